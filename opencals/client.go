@@ -151,6 +151,10 @@ func defaultHTTPClient() *http.Client {
 // Limiter returns the client's rate limiter, for metrics and scheduling.
 func (c *Client) Limiter() *Limiter { return c.limiter }
 
+// CloseIdleConnections closes the keep-alive connections of the client's
+// HTTP transport, for a clean shutdown.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
 // request is one API call. path is already escaped and has no query.
 type request struct {
 	method string
