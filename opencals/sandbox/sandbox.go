@@ -8,10 +8,16 @@
 package sandbox
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"net"
 	"net/http"
+	"slices"
+	"sort"
+	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -72,12 +78,6 @@ type Customer struct {
 	Password string `json:"password"`
 }
 
-// Booking is what Book created.
-type Booking struct {
-	AppointmentID string `json:"appointmentId"`
-	OrderID       string `json:"orderId"`
-}
-
 // Faults makes a share of /storefront answers misbehave. Rates are in [0,1].
 type Faults struct {
 	// ErrorRate is the share answered 500, 502 or 503, with a JSON or a
@@ -136,78 +136,246 @@ type Stats struct {
 }
 
 // Sandbox is the fake API. Its methods are safe for concurrent use.
-type Sandbox struct{}
+type Sandbox struct {
+	cfg     Config
+	clock   clockwork.Clock
+	logger  *slog.Logger
+	storeID string
+	handler http.Handler
 
-// New seeds a sandbox from cfg. It does not listen until Start.
-func New(cfg Config) (*Sandbox, error) { return &Sandbox{}, nil }
+	// mu guards everything below it: the store's data, sessions, the change
+	// log, rate windows, faults and counters.
+	mu           sync.Mutex
+	ids          *rand.Rand // ids, tokens and seeded history
+	faultRand    *rand.Rand // fault rolls, apart so faults never shift ids
+	jwtKey       []byte
+	customers    []*customer
+	customerByID map[string]*customer
+	products     []*product
+	staff        []*staffMember
+	locations    []*location
+	schedules    map[string]*schedule
+	addOn        *addOnProduct
+	appts        map[string]*appointment
+	orders       map[string]*order
+	nextApptName int
+	nextOrdName  int
+	tokens       map[string]*tokenInfo
+	changes      []Change
+	general      window
+	auth         window
+	faults       Faults
+	stats        Stats
+
+	// life guards the listener and the background goroutines.
+	life     sync.Mutex
+	server   *http.Server
+	url      string
+	done     chan struct{}
+	closed   bool
+	wg       sync.WaitGroup
+	stepHook func() // tests: runs after each activity step
+}
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultAPIKey         = "sfk_test"
+	DefaultCustomers      = 3
+	DefaultAccessTokenTTL = 15 * time.Minute
+	// SandboxPassword is every seeded customer's password. It is a sandbox
+	// credential only.
+	SandboxPassword = "sandbox-password"
+)
+
+// DefaultRateLimit and DefaultAuthRateLimit are the documented budgets.
+var (
+	DefaultRateLimit     = Limit{Requests: 100, Per: 60 * time.Second}
+	DefaultAuthRateLimit = Limit{Requests: 20, Per: 10 * time.Second}
+)
+
+func (c Config) withDefaults() Config {
+	if c.APIKey == "" {
+		c.APIKey = DefaultAPIKey
+	}
+	if c.Customers == 0 {
+		c.Customers = DefaultCustomers
+	}
+	if c.Clock == nil {
+		c.Clock = clockwork.NewRealClock()
+	}
+	if c.RateLimit.Requests == 0 {
+		c.RateLimit = DefaultRateLimit
+	}
+	if c.AuthRateLimit.Requests == 0 {
+		c.AuthRateLimit = DefaultAuthRateLimit
+	}
+	if c.AccessTokenTTL == 0 {
+		c.AccessTokenTTL = DefaultAccessTokenTTL
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Customers < 0:
+		return fmt.Errorf("customers %d: %w", c.Customers, ErrInvalidArgument)
+	case c.RateLimit.Requests > 0 && c.RateLimit.Per <= 0:
+		return fmt.Errorf("rate limit window %v: %w", c.RateLimit.Per, ErrInvalidArgument)
+	case c.AuthRateLimit.Requests > 0 && c.AuthRateLimit.Per <= 0:
+		return fmt.Errorf("auth rate limit window %v: %w", c.AuthRateLimit.Per, ErrInvalidArgument)
+	case c.AccessTokenTTL < 0:
+		return fmt.Errorf("access token ttl %v: %w", c.AccessTokenTTL, ErrInvalidArgument)
+	}
+	return nil
+}
+
+// New seeds a sandbox from cfg. It does not listen until Start; Handler
+// serves it without a listener.
+func New(cfg Config) (*Sandbox, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("configuring sandbox: %w", err)
+	}
+	seed := uint64(cfg.Seed)
+	s := &Sandbox{
+		cfg:          cfg,
+		clock:        cfg.Clock,
+		logger:       cfg.Logger.With("component", "sandbox"),
+		ids:          rand.New(rand.NewPCG(seed, 0x5eed)),
+		faultRand:    rand.New(rand.NewPCG(seed, 0xfa17)),
+		customerByID: map[string]*customer{},
+		schedules:    map[string]*schedule{},
+		appts:        map[string]*appointment{},
+		orders:       map[string]*order{},
+		tokens:       map[string]*tokenInfo{},
+		nextApptName: 1001,
+		nextOrdName:  1001,
+		general:      window{limit: cfg.RateLimit},
+		auth:         window{limit: cfg.AuthRateLimit},
+		stats:        Stats{Requests: map[string]map[int]int{}},
+		done:         make(chan struct{}),
+	}
+	s.jwtKey = []byte(s.newID())
+	s.storeID = s.newID()
+	s.seed(s.clock.Now())
+	s.handler = s.routes()
+	return s, nil
+}
 
 // Start listens on addr (for example "127.0.0.1:0") and serves in the
 // background until Close.
-func (s *Sandbox) Start(addr string) error { return nil }
+func (s *Sandbox) Start(addr string) error {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if s.server != nil || s.closed {
+		return ErrStarted
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("starting sandbox on %s: %w", addr, err)
+	}
+	s.server = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	s.url = "http://" + ln.Addr().String()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("serving sandbox", "err", err)
+		}
+	}()
+	return nil
+}
 
-// URL is the base URL clients use, without a trailing slash.
-func (s *Sandbox) URL() string { return "" }
+// URL is the base URL clients use, without a trailing slash. It is empty
+// before Start.
+func (s *Sandbox) URL() string {
+	s.life.Lock()
+	defer s.life.Unlock()
+	return s.url
+}
 
 // Close stops the listener and the activity generator and waits for their
-// goroutines.
-func (s *Sandbox) Close() error { return nil }
-
-// Handler serves the API and the /sandbox admin endpoints.
-func (s *Sandbox) Handler() http.Handler { return http.NotFoundHandler() }
-
-// StoreID is the id of the sandbox's store.
-func (s *Sandbox) StoreID() string { return "" }
-
-// Customers lists the seeded customers in order.
-func (s *Sandbox) Customers() []Customer { return nil }
-
-// Hold creates a pending appointment (a cart not checked out) without order.
-func (s *Sandbox) Hold(customerID string, from, to time.Time) (string, error) {
-	return "", nil
+// goroutines. In-flight requests are cut off: the sandbox never needs a
+// graceful drain.
+func (s *Sandbox) Close() error {
+	s.life.Lock()
+	if s.closed {
+		s.life.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.done)
+	var err error
+	if s.server != nil {
+		err = s.server.Close()
+	}
+	s.life.Unlock()
+	s.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("closing sandbox: %w", err)
+	}
+	return nil
 }
 
-// Checkout turns a hold into a scheduled appointment with an unpaid order.
-func (s *Sandbox) Checkout(appointmentID string) (string, error) { return "", nil }
+// Handler serves the API under /storefront/ and the admin endpoints under
+// /sandbox/ (loopback callers only).
+func (s *Sandbox) Handler() http.Handler { return s.handler }
 
-// Book is Hold followed by Checkout.
-func (s *Sandbox) Book(customerID string, from, to time.Time) (Booking, error) {
-	return Booking{}, nil
+// StoreID is the id of the sandbox's only store.
+func (s *Sandbox) StoreID() string { return s.storeID }
+
+// APIKey is the X-Api-Key value the sandbox accepts.
+func (s *Sandbox) APIKey() string { return s.cfg.APIKey }
+
+// Customers lists the seeded customers in order: customer1 first.
+func (s *Sandbox) Customers() []Customer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Customer, 0, len(s.customers))
+	for _, c := range s.customers {
+		out = append(out, Customer{ID: c.id, Email: c.email, Password: c.password})
+	}
+	return out
 }
-
-// CapturePayment records a successful sale for what the order still owes.
-func (s *Sandbox) CapturePayment(orderID string) error { return nil }
-
-// AddOn raises an order's total by amount, so a paid order becomes
-// partially paid.
-func (s *Sandbox) AddOn(orderID string, amount int64) error { return nil }
-
-// Cancel cancels an appointment; its order owes a refund if money was paid.
-func (s *Sandbox) Cancel(appointmentID string) error { return nil }
-
-// Reschedule moves an appointment to a new slot.
-func (s *Sandbox) Reschedule(appointmentID string, from, to time.Time) error { return nil }
-
-// Refund records a successful refund transaction of amount on the order.
-func (s *Sandbox) Refund(orderID string, amount int64) (string, error) { return "", nil }
-
-// Complete marks an appointment completed.
-func (s *Sandbox) Complete(appointmentID string) error { return nil }
-
-// Delete soft-deletes an appointment.
-func (s *Sandbox) Delete(appointmentID string) error { return nil }
-
-// RevokeTokens ends every session of the customer: its tokens answer 401.
-func (s *Sandbox) RevokeTokens(customerID string) {}
-
-// RunActivity performs seeded random merchant operations every interval
-// until ctx is done or the sandbox closes.
-func (s *Sandbox) RunActivity(ctx context.Context, every time.Duration) {}
 
 // Changes returns the change log entries with Seq > since, oldest first.
-func (s *Sandbox) Changes(since int64) []Change { return nil }
+// Seq starts at 1; the seeded history is not in the log.
+func (s *Sandbox) Changes(since int64) []Change {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := sort.Search(len(s.changes), func(i int) bool { return s.changes[i].Seq > since })
+	return slices.Clone(s.changes[i:])
+}
 
 // Stats returns a copy of the request counters.
-func (s *Sandbox) Stats() Stats { return Stats{} }
+func (s *Sandbox) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.stats
+	out.Requests = make(map[string]map[int]int, len(s.stats.Requests))
+	for route, byStatus := range s.stats.Requests {
+		out.Requests[route] = maps.Clone(byStatus)
+	}
+	return out
+}
 
-// SetFaults replaces the fault configuration.
-func (s *Sandbox) SetFaults(f Faults) {}
+// SetFaults replaces the fault configuration. The zero Faults turns every
+// fault off.
+func (s *Sandbox) SetFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = f
+}
+
+// newID returns a random UUID (version 4 layout) from the seeded source.
+// Callers hold s.mu, or own s exclusively (New).
+func (s *Sandbox) newID() string {
+	hi, lo := s.ids.Uint64(), s.ids.Uint64()
+	hi = hi&^0xf000 | 0x4000
+	lo = lo&^(0xc<<60) | 0x8<<60
+	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x",
+		hi>>32, hi>>16&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff)
+}
