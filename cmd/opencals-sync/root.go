@@ -4,9 +4,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/opencals-sync/opencals-sync/config"
 	"github.com/opencals-sync/opencals-sync/logging"
 )
 
@@ -15,8 +17,9 @@ var version = "dev"
 
 // globalFlags are the flags every command shares.
 type globalFlags struct {
-	logLevel  string
-	logFormat string
+	configPath string
+	logLevel   string
+	logFormat  string
 }
 
 func newRootCmd() *cobra.Command {
@@ -28,6 +31,12 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	configDefault := defaultConfigPath
+	if env := os.Getenv(config.EnvPrefix + "_CONFIG"); env != "" {
+		configDefault = env
+	}
+	root.PersistentFlags().StringVarP(&g.configPath, "config", "c", configDefault,
+		"config file (env "+config.EnvPrefix+"_CONFIG)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info",
 		"log level: debug, info, warn or error")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "auto",
@@ -65,4 +74,3 @@ func exitCode(err error) int {
 	}
 	return 1
 }
-
