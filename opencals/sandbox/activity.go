@@ -70,7 +70,8 @@ func (s *Sandbox) randomSlot(rng *rand.Rand) (time.Time, time.Time) {
 		from := now.Add(time.Duration(5+rng.IntN(10)) * time.Second)
 		return from, from.Add(time.Duration(20+rng.IntN(30)) * time.Second)
 	}
-	from := now.Truncate(time.Hour).Add(time.Duration(24+rng.IntN(21*24)) * time.Hour)
+	day := now.Truncate(24 * time.Hour).Add(time.Duration(1+rng.IntN(21)) * 24 * time.Hour)
+	from := day.Add(time.Duration(9*60+15*rng.IntN(32)) * time.Minute)
 	return from, from.Add(time.Duration(30*(1+rng.IntN(3))) * time.Minute)
 }
 
