@@ -34,7 +34,8 @@ func TestBackoffCeiling(t *testing.T) {
 	}
 	for _, tt := range tests {
 		if got := tt.backoff.Ceiling(tt.retry); got != tt.want {
-			t.Errorf("%s: %+v.Ceiling(%d) = %v; want %v", tt.name, tt.backoff, tt.retry, got, tt.want)
+			t.Errorf("%s: %+v.Ceiling(%d) = %v; want %v",
+				tt.name, tt.backoff, tt.retry, got, tt.want)
 		}
 	}
 }

@@ -136,14 +136,22 @@ func TestClientRetryPolicy(t *testing.T) {
 			answers: []answer{{status: 500, body: "boom"}}, wantCalls: 4,
 			wantErr: ErrServer, wantStatus: 500,
 		},
-		{name: "malformed then success", answers: []answer{{status: 200, body: "<html>"}, ok}, wantCalls: 2},
+		{
+			name:      "malformed then success",
+			answers:   []answer{{status: 200, body: "<html>"}, ok},
+			wantCalls: 2,
+		},
 		{
 			name:    "truncated on every attempt",
 			answers: []answer{{status: 200, body: `{"name":"o`}}, wantCalls: 4,
 			wantErr: ErrBadResponse, wantStatus: 200,
 		},
 		{name: "hang-up then success", answers: []answer{{hangUp: true}, ok}, wantCalls: 2},
-		{name: "hang-up every time", answers: []answer{{hangUp: true}}, wantCalls: 4, wantErr: ErrServer},
+		{
+			name:    "hang-up every time",
+			answers: []answer{{hangUp: true}}, wantCalls: 4,
+			wantErr: ErrServer,
+		},
 		{
 			name:    "400 is final",
 			answers: []answer{{status: 400, body: `{"message":"bad"}`}}, wantCalls: 1,
@@ -261,7 +269,8 @@ func checkRequestLogs(t *testing.T, logs []byte, wantLines int) {
 		if err := json.Unmarshal(line, &rec); err != nil {
 			t.Fatalf("log line %q: %v", line, err)
 		}
-		for _, k := range []string{"method", "path", "status", "duration_ms", "attempt", "component"} {
+		keys := []string{"method", "path", "status", "duration_ms", "attempt", "component"}
+		for _, k := range keys {
 			if _, ok := rec[k]; !ok {
 				t.Errorf("log line %d lacks %q: %s", i, k, line)
 			}
@@ -352,7 +361,11 @@ func TestNewValidatesConfig(t *testing.T) {
 		{name: "minimal", cfg: Config{APIKey: "sfk_x"}},
 		{name: "with prefix", cfg: Config{APIKey: "sfk_x", BaseURL: "http://127.0.0.1:1/api/"}},
 		{name: "no key", cfg: Config{}, wantErr: true},
-		{name: "relative url", cfg: Config{APIKey: "sfk_x", BaseURL: "api.opencals.com"}, wantErr: true},
+		{
+			name:    "relative url",
+			cfg:     Config{APIKey: "sfk_x", BaseURL: "api.opencals.com"},
+			wantErr: true,
+		},
 		{name: "other scheme", cfg: Config{APIKey: "sfk_x", BaseURL: "ftp://x"}, wantErr: true},
 		{name: "negative attempts", cfg: Config{APIKey: "sfk_x", MaxAttempts: -1}, wantErr: true},
 	}

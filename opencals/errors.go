@@ -18,6 +18,10 @@ var (
 	ErrReauthRequired = errors.New("customer must sign in again")
 	// ErrBadCredentials means sign-in refused the email and password.
 	ErrBadCredentials = errors.New("sign-in refused the credentials")
+	// ErrInvalidAPIKey means the API refused the store's API key. The API
+	// answers a bad key and a bad customer token alike with 401, so the
+	// client checks the key before it blames a customer's tokens.
+	ErrInvalidAPIKey = errors.New("API key refused")
 	// ErrRateLimited means the API kept answering 429 until the attempts ran
 	// out. The key's limiter is paused; retry later.
 	ErrRateLimited = errors.New("rate limited by the API")
@@ -50,7 +54,8 @@ type APIError struct {
 	Body string
 	// RetryAfter is the server's Retry-After, zero when absent.
 	RetryAfter time.Duration
-	// Err is the sentinel this error matches; nil for an unclassified 4xx.
+	// Err is, or wraps, the sentinel this error matches; nil for an
+	// unclassified 4xx.
 	Err error
 }
 

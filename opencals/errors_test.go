@@ -88,7 +88,8 @@ func TestExcerptBoundsLength(t *testing.T) {
 			t.Parallel()
 			got := excerpt([]byte(tt.body), "")
 			if len(got) != tt.wantLen {
-				t.Errorf("len(excerpt(%d bytes)) = %d; want %d", len(tt.body), len(got), tt.wantLen)
+				t.Errorf("len(excerpt(%d bytes)) = %d; want %d",
+					len(tt.body), len(got), tt.wantLen)
 			}
 		})
 	}

@@ -271,7 +271,8 @@ func TestLimiterNeverExceedsAndNeverStalls(t *testing.T) {
 		for range steps {
 			switch rapid.IntRange(0, 2).Draw(rt, "op") {
 			case 0:
-				fc.Advance(time.Duration(rapid.IntRange(0, 3000).Draw(rt, "ms")) * time.Millisecond)
+				ms := rapid.IntRange(0, 3000).Draw(rt, "ms")
+				fc.Advance(time.Duration(ms) * time.Millisecond)
 			case 1:
 				inUse := 0
 				for _, h := range log {

@@ -38,7 +38,9 @@ func (p *pager) add(offset time.Duration) {
 		ID:        fmt.Sprintf("a%04d", p.serial),
 		CreatedAt: epoch.Add(time.Duration(p.serial)*time.Second + offset),
 	})
-	slices.SortFunc(p.items, func(a, b Appointment) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	slices.SortFunc(p.items, func(a, b Appointment) int {
+		return a.CreatedAt.Compare(b.CreatedAt)
+	})
 }
 
 func (p *pager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -145,7 +147,8 @@ func TestListAppointments(t *testing.T) {
 			}
 			if err != nil {
 				if got != nil {
-					t.Errorf("ListAppointments() returned %d items with an error; want none", len(got))
+					t.Errorf("ListAppointments() returned %d items with an error; want none",
+						len(got))
 				}
 				return
 			}
@@ -173,7 +176,10 @@ func TestListRejectsBadPages(t *testing.T) {
 		{name: "null data", body: `{"data":null,"meta":{"page":1,"itemCount":0}}`},
 		{name: "no meta", body: `{"data":[]}`},
 		{name: "wrong page", body: `{"data":[],"meta":{"page":2,"itemCount":0}}`},
-		{name: "item without id", body: `{"data":[{"name":"1001"}],"meta":{"page":1,"itemCount":1}}`},
+		{
+			name: "item without id",
+			body: `{"data":[{"name":"1001"}],"meta":{"page":1,"itemCount":1}}`,
+		},
 		{name: "not json", body: `<html>502</html>`},
 	}
 	for _, tt := range tests {

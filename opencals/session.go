@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -32,7 +33,8 @@ type Session struct {
 // crash can never lose the only valid refresh token. If onRotate fails the
 // session keeps the old pair, which the API accepts until the new pair is
 // first used. A nil onRotate accepts every pair (tests, one-off commands).
-func NewSession(customerID string, t Tokens, onRotate func(context.Context, Tokens) error) *Session {
+func NewSession(customerID string, t Tokens,
+	onRotate func(context.Context, Tokens) error) *Session {
 	if onRotate == nil {
 		onRotate = func(context.Context, Tokens) error { return nil }
 	}
@@ -92,8 +94,8 @@ func (c *Client) SignIn(ctx context.Context, email, password, tokenName string) 
 	var t Tokens
 	req := request{method: http.MethodPost, path: "/storefront/auth/sign-in", body: body}
 	err := c.do(ctx, req, decodeInto(&t, checkTokens))
-	if status(err) == http.StatusUnauthorized || status(err) == http.StatusForbidden {
-		err = withKind(err, ErrBadCredentials)
+	if refused(err) {
+		err = c.blame(ctx, err, ErrBadCredentials)
 	}
 	if err != nil {
 		return Tokens{}, fmt.Errorf("signing in customer %s: %w", email, err)
@@ -116,10 +118,49 @@ func (c *Client) refreshTokens(ctx context.Context, refreshToken string) (Tokens
 	var t Tokens
 	req := request{method: http.MethodGet, path: "/storefront/auth/refresh", bearer: refreshToken}
 	err := c.do(ctx, req, decodeInto(&t, checkTokens))
-	if status(err) == http.StatusUnauthorized || status(err) == http.StatusForbidden {
-		err = withKind(err, ErrReauthRequired)
+	if refused(err) {
+		err = c.blame(ctx, err, ErrReauthRequired)
 	}
 	return t, err
+}
+
+// refused says whether err is a 401 or 403 answer.
+func refused(err error) bool {
+	s := status(err)
+	return s == http.StatusUnauthorized || s == http.StatusForbidden
+}
+
+// blame classifies a refused auth request as kind, unless the API key is
+// what the API refused: then it is ErrInvalidAPIKey, so an operator's key
+// mistake never sends every customer to sign in again.
+func (c *Client) blame(ctx context.Context, err, kind error) error {
+	if c.keyRefused(ctx) {
+		return withKind(err, ErrInvalidAPIKey)
+	}
+	return withKind(err, kind)
+}
+
+// keyRefused asks a store-scoped endpoint, which needs only the API key,
+// whether the key still works. Any other outcome counts as "works": only a
+// clear refusal of the key changes the verdict.
+func (c *Client) keyRefused(ctx context.Context) bool {
+	return refused(c.CheckAPIKey(ctx))
+}
+
+// CheckAPIKey verifies the store's API key with one request to a
+// store-scoped endpoint. A refused key gives an error wrapping
+// ErrInvalidAPIKey; run it at start-up to fail fast on a bad key.
+func (c *Client) CheckAPIKey(ctx context.Context) error {
+	req := request{method: http.MethodGet, path: "/storefront/products",
+		query: url.Values{"page": {"1"}, "take": {"1"}}}
+	err := c.do(ctx, req, func([]byte) error { return nil })
+	if refused(err) {
+		err = withKind(err, ErrInvalidAPIKey)
+	}
+	if err != nil {
+		return fmt.Errorf("checking the API key: %w", err)
+	}
+	return nil
 }
 
 func checkTokens(t *Tokens) error {

@@ -69,8 +69,12 @@ func (a *authServer) counts() (refreshes, data int) {
 
 func (a *authServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bearer := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if r.URL.Path == "/storefront/auth/refresh" {
+	switch r.URL.Path {
+	case "/storefront/auth/refresh":
 		a.serveRefresh(w, bearer)
+		return
+	case "/storefront/products": // the client's API key check
+		io.WriteString(w, `{"data":[],"meta":{"page":1,"itemCount":0}}`)
 		return
 	}
 	a.mu.Lock()
@@ -179,7 +183,8 @@ func TestSessionConcurrent401sRefreshOnce(t *testing.T) {
 		}
 	}
 	if refreshes, data := a.counts(); refreshes != 1 || data != 2*n {
-		t.Errorf("server saw %d refreshes and %d data requests; want 1 and %d", refreshes, data, 2*n)
+		t.Errorf("server saw %d refreshes and %d data requests; want 1 and %d",
+			refreshes, data, 2*n)
 	}
 	if rotations != 1 {
 		t.Errorf("onRotate ran %d times; want 1", rotations)
@@ -354,13 +359,18 @@ func TestJWTExpiry(t *testing.T) {
 func TestSignIn(t *testing.T) {
 	t.Parallel()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/storefront/products" { // the client's API key check
+			io.WriteString(w, `{"data":[]}`)
+			return
+		}
 		var body map[string]string
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 			t.Errorf("decoding sign-in body: %v", err)
 		}
 		if r.Method != http.MethodPost || r.URL.Path != "/storefront/auth/sign-in" ||
 			r.Header.Get("Content-Type") != "application/json" {
-			t.Errorf("sign-in sent as %s %s (%s)", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
+			t.Errorf("sign-in sent as %s %s (%s)",
+				r.Method, r.URL.Path, r.Header.Get("Content-Type"))
 		}
 		if body["password"] != "right" {
 			w.WriteHeader(http.StatusUnauthorized)
@@ -386,5 +396,55 @@ func TestSignIn(t *testing.T) {
 	}
 	if got := c.Limiter().Stats(Auth).Granted; got != 2 {
 		t.Errorf("auth budget granted %d; want 2", got)
+	}
+}
+
+// TestRefusedKeyIsNotBlamedOnCustomers answers every request 401, as the
+// API does for a wrong key: neither sign-in nor a session may conclude
+// that the customer's credentials are at fault.
+func TestRefusedKeyIsNotBlamedOnCustomers(t *testing.T) {
+	t.Parallel()
+	srv := &script{answers: []answer{{status: 401, body: `{"message":"Invalid API key"}`}}}
+	c, _ := newTestClient(t, srv)
+
+	_, err := c.SignIn(t.Context(), "a@example.test", "pw", "")
+	if !errors.Is(err, ErrInvalidAPIKey) || errors.Is(err, ErrBadCredentials) {
+		t.Errorf("SignIn() with a refused key = %v; want ErrInvalidAPIKey only", err)
+	}
+	s := NewSession("c1", Tokens{AccessToken: "a", RefreshToken: "r"}, nil)
+	for range 2 {
+		before := srv.count()
+		_, err = c.ListOrders(t.Context(), s)
+		if !errors.Is(err, ErrInvalidAPIKey) || errors.Is(err, ErrReauthRequired) {
+			t.Errorf("ListOrders() with a refused key = %v; want ErrInvalidAPIKey only", err)
+		}
+		// list, refresh, key check: the session stays alive and tries again.
+		if n := srv.count() - before; n != 3 {
+			t.Errorf("ListOrders() sent %d requests; want 3", n)
+		}
+	}
+}
+
+func TestCheckAPIKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		answer  answer
+		wantErr error
+	}{
+		{name: "accepted", answer: answer{status: 200, body: `{"data":[]}`}},
+		{name: "refused 401", answer: answer{status: 401}, wantErr: ErrInvalidAPIKey},
+		{name: "refused 403", answer: answer{status: 403}, wantErr: ErrInvalidAPIKey},
+		{name: "server down", answer: answer{status: 503}, wantErr: ErrServer},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, fc := newTestClient(t, &script{answers: []answer{tt.answer}})
+			err := drive(t, fc, time.Second, func() error { return c.CheckAPIKey(t.Context()) })
+			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+				t.Errorf("CheckAPIKey() = %v; want %v", err, tt.wantErr)
+			}
+		})
 	}
 }
