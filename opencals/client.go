@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -74,6 +75,7 @@ type Client struct {
 	rand        *lockedRand
 	log         *slog.Logger
 	userAgent   string
+	skewed      atomic.Bool // set once a fresh token looked expired
 }
 
 // New checks cfg and returns a client.
@@ -124,7 +126,7 @@ func (cfg Config) withDefaults() Config {
 		cfg.HTTPClient = defaultHTTPClient()
 	}
 	if cfg.Limiter == nil {
-		cfg.Limiter = NewLimiter(DefaultLimits, cfg.Clock)
+		cfg.Limiter = NewLimiter(DefaultLimits(), cfg.Clock)
 	}
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = DefaultMaxAttempts

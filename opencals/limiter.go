@@ -39,7 +39,7 @@ func categoryOf(path string) Category {
 const authPrefix = "/storefront/auth/"
 
 // Limits are the API's documented budgets per key and the share of them the
-// client allows itself. Zero fields take the defaults of DefaultLimits.
+// client allows itself. Zero fields take the defaults (DefaultLimits).
 type Limits struct {
 	// Requests per Per for general requests. Default 100 per 60s.
 	Requests int
@@ -53,11 +53,23 @@ type Limits struct {
 	Headroom float64
 }
 
-// DefaultLimits are the API's documented budgets with 90 % headroom.
-var DefaultLimits = Limits{
-	Requests: 100, Per: time.Minute,
-	AuthRequests: 20, AuthPer: 10 * time.Second,
-	Headroom: 0.9,
+// Default budgets: the API's documented limits, 90 % of which the client
+// uses.
+const (
+	DefaultRequests     = 100
+	DefaultPer          = time.Minute
+	DefaultAuthRequests = 20
+	DefaultAuthPer      = 10 * time.Second
+	DefaultHeadroom     = 0.9
+)
+
+// DefaultLimits returns the API's documented budgets with 90 % headroom.
+func DefaultLimits() Limits {
+	return Limits{
+		Requests: DefaultRequests, Per: DefaultPer,
+		AuthRequests: DefaultAuthRequests, AuthPer: DefaultAuthPer,
+		Headroom: DefaultHeadroom,
+	}
 }
 
 // Validate reports the first field out of range. Zero fields are valid:
@@ -80,7 +92,7 @@ func (l Limits) Validate() error {
 
 // withDefaults replaces zero and invalid fields with the defaults.
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits
+	d := DefaultLimits()
 	if l.Requests <= 0 {
 		l.Requests = d.Requests
 	}

@@ -65,7 +65,7 @@ func TestLimitsValidate(t *testing.T) {
 		wantErr bool
 	}{
 		{name: "zero takes defaults", limits: Limits{}},
-		{name: "defaults", limits: DefaultLimits},
+		{name: "defaults", limits: DefaultLimits()},
 		{name: "full headroom", limits: Limits{Headroom: 1}},
 		{name: "negative requests", limits: Limits{Requests: -1}, wantErr: true},
 		{name: "negative per", limits: Limits{Per: -time.Second}, wantErr: true},

@@ -454,7 +454,7 @@ func TestSandboxSustainedPolling(t *testing.T) {
 	sb := startSandbox(t, sandbox.Config{Customers: customers, Seed: 11,
 		RateLimit: general, AuthRateLimit: auth})
 	limits := opencals.Limits{Requests: general.Requests, Per: general.Per,
-		AuthRequests: auth.Requests, AuthPer: auth.Per, Headroom: opencals.DefaultLimits.Headroom}
+		AuthRequests: auth.Requests, AuthPer: auth.Per, Headroom: opencals.DefaultHeadroom}
 	c := newClient(t, sb, limits, clockwork.NewRealClock())
 	var sessions []*opencals.Session
 	for _, cust := range sb.Customers() {

@@ -255,6 +255,14 @@ func (c *Client) refresh(ctx context.Context, s *Session, gen uint64) error {
 	if err != nil {
 		return fmt.Errorf("refreshing tokens for customer %s: %w", s.customerID, err)
 	}
+	if c.expired(fresh.AccessToken) {
+		// A brand-new token already looks expired: this host's clock is
+		// ahead of the API's. Stop refreshing early, or every request
+		// would spend a refresh; 401s still trigger refreshes.
+		c.skewed.Store(true)
+		c.log.Warn("access token expired on arrival; clock ahead of the API's?",
+			"customer_id", s.customerID)
+	}
 	if err := s.onRotate(ctx, fresh); err != nil {
 		return fmt.Errorf("persisting rotated tokens for customer %s: %w", s.customerID, err)
 	}
@@ -265,8 +273,11 @@ func (c *Client) refresh(ctx context.Context, s *Session, gen uint64) error {
 // expired says whether a JWT access token's exp has passed, so a poll
 // after a long pause does not spend a request on a predictable 401. Tokens
 // it cannot read count as valid: the API's 401 decides then, as it does
-// when the clocks disagree.
+// once the clocks were found to disagree.
 func (c *Client) expired(token string) bool {
+	if c.skewed.Load() {
+		return false
+	}
 	exp, ok := jwtExpiry(token)
 	return ok && !c.clock.Now().Before(exp)
 }

@@ -448,3 +448,36 @@ func TestCheckAPIKey(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionStopsRefreshingEarlyWhenClockIsAhead serves tokens that are
+// already expired by the client's clock: after one refresh proves the
+// clocks disagree, the client trusts the API's 401s instead of refreshing
+// before every request.
+func TestSessionStopsRefreshingEarlyWhenClockIsAhead(t *testing.T) {
+	t.Parallel()
+	past := jwt(t, map[string]any{"sub": "c1", "exp": epoch.Add(-time.Hour).Unix()})
+	var mu sync.Mutex
+	refreshes := 0
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/storefront/auth/refresh" {
+			mu.Lock()
+			refreshes++
+			mu.Unlock()
+			json.NewEncoder(w).Encode(Tokens{AccessToken: past, RefreshToken: "r"})
+			return
+		}
+		io.WriteString(w, `{"id":"o1"}`)
+	})
+	c, _ := newTestClient(t, h)
+	s := NewSession("c1", Tokens{AccessToken: past, RefreshToken: "r"}, nil)
+	for range 3 {
+		if _, err := c.GetOrder(t.Context(), s, "o1"); err != nil {
+			t.Fatalf("GetOrder() = %v; want nil", err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if refreshes != 1 {
+		t.Errorf("client refreshed %d times; want 1", refreshes)
+	}
+}
