@@ -12,9 +12,12 @@ import (
 	"time"
 )
 
+// PageSize is the number of items the client asks for per list request, the
+// API's largest page: a listing of n items costs ceil(n/PageSize) requests
+// (one when empty) when nothing moves while it is read.
+const PageSize = 100
+
 const (
-	// pageSize is the API's largest page: fewer requests per listing.
-	pageSize = 100
 	// maxPasses bounds how often a listing that moved is read again.
 	maxPasses = 3
 	// extraPages is how far past the first page's pageCount a pass may go
@@ -205,8 +208,8 @@ func checkPage[T any](wp *wirePage[T], page int, key func(*T) itemKey) error {
 		return errors.New("page without meta")
 	case wp.Meta.Page != page:
 		return fmt.Errorf("asked for page %d, got page %d", page, wp.Meta.Page)
-	case len(wp.Data) > pageSize:
-		return fmt.Errorf("%d items on a page of %d", len(wp.Data), pageSize)
+	case len(wp.Data) > PageSize:
+		return fmt.Errorf("%d items on a page of %d", len(wp.Data), PageSize)
 	}
 	for i := range wp.Data {
 		if key(&wp.Data[i]).id == "" {
@@ -221,7 +224,7 @@ func checkPage[T any](wp *wirePage[T], page int, key func(*T) itemKey) error {
 func listQuery(page int) url.Values {
 	return url.Values{
 		"page":    {strconv.Itoa(page)},
-		"take":    {strconv.Itoa(pageSize)},
+		"take":    {strconv.Itoa(PageSize)},
 		"orderBy": {"createdAt"},
 		"order":   {"ASC"},
 	}
