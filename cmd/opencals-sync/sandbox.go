@@ -88,8 +88,12 @@ func runSandbox(ctx context.Context, g *globalFlags, f sandboxFlags, out, errOut
 	}
 	sb.RunActivity(ctx, f.activity)
 	<-ctx.Done()
-	logger.Info("sandbox stopping")
-	return sb.Close()
+	if err := sb.Close(); err != nil {
+		return err
+	}
+	logger.Info("sandbox stopped", "changes", len(sb.Changes(0)), "requests", sb.Stats().Total,
+		"rate_limited", sb.Stats().RateLimited)
+	return nil
 }
 
 // parseLimit reads "requests/window", or "-1" for no limit.

@@ -133,7 +133,8 @@ func (s *Sandbox) handleChanges(w http.ResponseWriter, r *http.Request) {
 	if raw := r.URL.Query().Get("since"); raw != "" {
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil {
-			writeJSON(w, http.StatusBadRequest, wireError{Message: fmt.Sprintf("since %q: not a number", raw)})
+			msg := fmt.Sprintf("since %q: not a number", raw)
+			writeJSON(w, http.StatusBadRequest, wireError{Message: msg})
 			return
 		}
 		since = n

@@ -107,7 +107,8 @@ func TestAdminFaults(t *testing.T) {
 	if f.Latency != 250*time.Millisecond || f.ErrorRate != 0.25 {
 		t.Errorf("faults set to %+v; want latency 250ms, error rate 0.25", f)
 	}
-	if st := h.admin("/sandbox/faults", map[string]string{"latency": "soon"}, nil); st != http.StatusBadRequest {
+	bad := map[string]string{"latency": "soon"}
+	if st := h.admin("/sandbox/faults", bad, nil); st != http.StatusBadRequest {
 		t.Errorf("POST /sandbox/faults with a bad latency = %d; want 400", st)
 	}
 }

@@ -103,9 +103,11 @@ func TestTokenClaims(t *testing.T) {
 	ttl := 7 * time.Minute
 	h := newHarness(t, Config{AccessTokenTTL: ttl})
 	a, b := h.signIn(h.customer(0).email, ""), h.signIn(h.customer(1).email, "")
-	got := []claims{jwtClaims(t, a.AccessToken), jwtClaims(t, a.RefreshToken), jwtClaims(t, b.AccessToken)}
+	got := []claims{jwtClaims(t, a.AccessToken), jwtClaims(t, a.RefreshToken),
+		jwtClaims(t, b.AccessToken)}
 	if got[0].Sub != h.customer(0).id || got[2].Sub != h.customer(1).id {
-		t.Errorf("subs = %q, %q; want %q, %q", got[0].Sub, got[2].Sub, h.customer(0).id, h.customer(1).id)
+		t.Errorf("subs = %q, %q; want %q, %q", got[0].Sub, got[2].Sub, h.customer(0).id,
+			h.customer(1).id)
 	}
 	if got[0].Typ != "access" || got[1].Typ != "refresh" {
 		t.Errorf("typs = %q, %q; want access, refresh", got[0].Typ, got[1].Typ)

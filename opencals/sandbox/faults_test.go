@@ -26,18 +26,20 @@ func TestFaults(t *testing.T) {
 				t.Errorf("status %d; want 500, 502 or 503", r.status)
 			}
 		}},
-		{name: "malformed bodies", faults: Faults{MalformedRate: 1}, check: func(t *testing.T, r response) {
-			if r.status != http.StatusOK || json.Valid(r.body) {
-				t.Errorf("status %d, valid JSON %v; want 200 with invalid JSON", r.status, json.Valid(r.body))
-			}
-		}},
-		{name: "truncated bodies", faults: Faults{TruncateRate: 1}, check: func(t *testing.T, r response) {
-			length, _ := strconv.Atoi(r.header.Get("Content-Length"))
-			if r.status != http.StatusOK || json.Valid(r.body) || length != len(r.body) {
-				t.Errorf("status %d, valid JSON %v, Content-Length %d for %d bytes; want 200, "+
-					"invalid JSON, matching length", r.status, json.Valid(r.body), length, len(r.body))
-			}
-		}},
+		{name: "malformed bodies", faults: Faults{MalformedRate: 1},
+			check: func(t *testing.T, r response) {
+				if r.status != http.StatusOK || json.Valid(r.body) {
+					t.Errorf("status %d, valid JSON %v; want 200 with invalid JSON", r.status, json.Valid(r.body))
+				}
+			}},
+		{name: "truncated bodies", faults: Faults{TruncateRate: 1},
+			check: func(t *testing.T, r response) {
+				length, _ := strconv.Atoi(r.header.Get("Content-Length"))
+				if r.status != http.StatusOK || json.Valid(r.body) || length != len(r.body) {
+					t.Errorf("status %d, valid JSON %v, Content-Length %d for %d bytes; want 200, "+
+						"invalid JSON, matching length", r.status, json.Valid(r.body), length, len(r.body))
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,15 +118,18 @@ func TestShift(t *testing.T) {
 			h.sb.SetFaults(Faults{ShiftRate: 1})
 			h.mustGet(path+"&page=2", tok.AccessToken).decode(t, &second)
 			if second.Data[0].ID != first.Data[1].ID {
-				t.Errorf("page 2 starts with %s; want page 1's last item %s", second.Data[0].ID, first.Data[1].ID)
+				t.Errorf("page 2 starts with %s; want page 1's last item %s", second.Data[0].ID,
+					first.Data[1].ID)
 			}
 			if second.Meta.ItemCount != first.Meta.ItemCount+1 {
-				t.Errorf("itemCount %d after the shift; want %d", second.Meta.ItemCount, first.Meta.ItemCount+1)
+				t.Errorf("itemCount %d after the shift; want %d", second.Meta.ItemCount,
+					first.Meta.ItemCount+1)
 			}
 			h.sb.SetFaults(Faults{})
 			h.mustGet(path+"&page=1", tok.AccessToken).decode(t, &first)
 			changes := h.sb.Changes(0)
-			if len(changes) == 0 || changes[0].Kind != KindHold || changes[0].AppointmentID != c.appointments[len(c.appointments)-1].id {
+			newest := c.appointments[len(c.appointments)-1].id
+			if len(changes) == 0 || changes[0].Kind != KindHold || changes[0].AppointmentID != newest {
 				t.Fatalf("changes = %+v; want the inserted hold first", changes)
 			}
 			inserted := changes[0].AppointmentID

@@ -195,6 +195,8 @@ func (s *Sandbox) Complete(appointmentID string) error {
 // that holds it still embeds it, deletedAt included, since the SDK's
 // schema never lets a line's appointment be null. Later operations on it
 // answer ErrNotFound.
+// TODO: confirm against the real API how it lists and embeds soft-deleted
+// appointments; this follows a TypeORM-style default and the SDK schema.
 func (s *Sandbox) Delete(appointmentID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

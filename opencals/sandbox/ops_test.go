@@ -61,14 +61,14 @@ func TestMerchantOperations(t *testing.T) {
 				Fulfillment: fulfillmentNone, Transactions: 1},
 			wantStatus: statusScheduled, wantFrom: from},
 		{name: "cancel a paid booking", setup: []string{"pay"},
-			op:         func(s *Sandbox, b Booking) (string, error) { return "", s.Cancel(b.AppointmentID) },
+			op:         cancelOp,
 			wantChange: Change{Kind: KindCanceled, From: from, To: to},
 			wantOrder: orderState{Total: price + tax, Paid: price + tax, Balance: price + tax,
 				DueToRefund: price + tax, Payment: paymentPaid, Refund: refundOwed,
 				Fulfillment: fulfillmentNone, Transactions: 1},
 			wantStatus: statusCanceled, wantFrom: from},
 		{name: "cancel an unpaid booking",
-			op:         func(s *Sandbox, b Booking) (string, error) { return "", s.Cancel(b.AppointmentID) },
+			op:         cancelOp,
 			wantChange: Change{Kind: KindCanceled, From: from, To: to},
 			wantOrder: orderState{Total: price + tax, Payment: paymentUnpaid, Refund: refundNone,
 				Fulfillment: fulfillmentNone},
@@ -87,20 +87,20 @@ func TestMerchantOperations(t *testing.T) {
 				Fulfillment: fulfillmentNone, Transactions: 2},
 			wantStatus: statusScheduled, wantFrom: from, wantRefunds: 1},
 		{name: "full refund of a canceled booking", setup: []string{"pay", "cancel"},
-			op:         func(s *Sandbox, b Booking) (string, error) { return s.Refund(b.OrderID, price+tax) },
+			op:         refundOp(price + tax),
 			wantChange: Change{Kind: KindRefunded, From: from, To: to, Amount: price + tax},
 			wantOrder: orderState{Total: price + tax, Paid: price + tax, Refunded: price + tax,
 				Payment: paymentPaid, Refund: refundFully, Fulfillment: fulfillmentNone, Transactions: 2},
 			wantStatus: statusCanceled, wantFrom: from, wantRefunds: 1},
 		{name: "refund across two payments", setup: []string{"pay", "addon", "pay"},
-			op:         func(s *Sandbox, b Booking) (string, error) { return s.Refund(b.OrderID, price+tax+500) },
+			op:         refundOp(price + tax + 500),
 			wantChange: Change{Kind: KindRefunded, From: from, To: to, Amount: price + tax + 500},
 			wantOrder: orderState{Total: price + tax + 700, Paid: price + tax + 700,
 				Refunded: price + tax + 500, Balance: 200, Payment: paymentPaid, Refund: refundPartially,
 				Fulfillment: fulfillmentNone, Transactions: 4},
 			wantStatus: statusScheduled, wantFrom: from, wantRefunds: 1},
 		{name: "complete", setup: []string{"pay"},
-			op:         func(s *Sandbox, b Booking) (string, error) { return "", s.Complete(b.AppointmentID) },
+			op:         completeOp,
 			wantChange: Change{Kind: KindCompleted, From: from, To: to},
 			wantOrder: orderState{Total: price + tax, Paid: price + tax, Balance: price + tax,
 				Payment: paymentPaid, Refund: refundNone, Fulfillment: fulfillmentFully, Transactions: 1},
@@ -162,6 +162,14 @@ func TestMerchantOperations(t *testing.T) {
 	}
 }
 
+func cancelOp(s *Sandbox, b Booking) (string, error) { return "", s.Cancel(b.AppointmentID) }
+
+func completeOp(s *Sandbox, b Booking) (string, error) { return "", s.Complete(b.AppointmentID) }
+
+func refundOp(amount int64) func(*Sandbox, Booking) (string, error) {
+	return func(s *Sandbox, b Booking) (string, error) { return s.Refund(b.OrderID, amount) }
+}
+
 func applySetup(t *testing.T, s *Sandbox, b Booking, setup []string) {
 	t.Helper()
 	for _, step := range setup {
@@ -191,7 +199,8 @@ func checkRefundTransactions(t *testing.T, o wireOrder, refundID string) {
 		if tx.Type != "refund" {
 			continue
 		}
-		if tx.Status != "success" || tx.RefundID == nil || *tx.RefundID != refundID || tx.ParentID == nil {
+		if tx.Status != "success" || tx.RefundID == nil || *tx.RefundID != refundID ||
+			tx.ParentID == nil {
 			t.Errorf("refund transaction %+v; want status success, refundId %s and a parent", tx, refundID)
 		}
 		sum += tx.Amount
@@ -256,8 +265,10 @@ func TestInvalidOperations(t *testing.T) {
 		}},
 		{name: "pay a paid order", want: ErrInvalidState,
 			op: func() error { return h.sb.CapturePayment(completed.OrderID) }},
-		{name: "add nothing", want: ErrInvalidArgument, op: func() error { return h.sb.AddOn(unpaid.OrderID, 0) }},
-		{name: "complete a hold", want: ErrInvalidState, op: func() error { return h.sb.Complete(hold) }},
+		{name: "add nothing", want: ErrInvalidArgument,
+			op: func() error { return h.sb.AddOn(unpaid.OrderID, 0) }},
+		{name: "complete a hold", want: ErrInvalidState,
+			op: func() error { return h.sb.Complete(hold) }},
 		{name: "cancel a completed one", want: ErrInvalidState,
 			op: func() error { return h.sb.Cancel(completed.AppointmentID) }},
 		{name: "reschedule a completed one", want: ErrInvalidState, op: func() error {
@@ -268,7 +279,8 @@ func TestInvalidOperations(t *testing.T) {
 		}},
 		{name: "cancel a deleted one", want: ErrNotFound,
 			op: func() error { return h.sb.Cancel(deleted.AppointmentID) }},
-		{name: "unknown order", want: ErrNotFound, op: func() error { return h.sb.CapturePayment("nope") }},
+		{name: "unknown order", want: ErrNotFound,
+			op: func() error { return h.sb.CapturePayment("nope") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -162,7 +162,9 @@ func parseList(q url.Values, spec listSpec) (listQuery, []wireFieldError) {
 	if spec.search {
 		lq.q = strings.ToLower(q.Get("q"))
 	}
-	slices.SortFunc(p.errs, func(a, b wireFieldError) int { return cmp.Compare(a.Property, b.Property) })
+	slices.SortFunc(p.errs, func(a, b wireFieldError) int {
+		return cmp.Compare(a.Property, b.Property)
+	})
 	return lq, p.errs
 }
 

@@ -105,7 +105,8 @@ func TestPagination(t *testing.T) {
 	var joined []string
 	for p := 1; p <= pageCount+1; p++ {
 		var got appointmentsPage
-		h.mustGet("/storefront/appointments?take=10&page="+strconv.Itoa(p), tok.AccessToken).decode(t, &got)
+		path := "/storefront/appointments?take=10&page=" + strconv.Itoa(p)
+		h.mustGet(path, tok.AccessToken).decode(t, &got)
 		want := wireMeta{Page: p, Take: 10, ItemCount: total, PageCount: pageCount,
 			HasPreviousPage: p > 1, HasNextPage: p < pageCount}
 		if diff := cmp.Diff(want, got.Meta); diff != "" {
@@ -119,7 +120,8 @@ func TestPagination(t *testing.T) {
 	var def appointmentsPage
 	h.mustGet("/storefront/appointments", tok.AccessToken).decode(t, &def)
 	if def.Meta.Take != defaultTake || len(def.Data) != defaultTake {
-		t.Errorf("default page: take %d with %d items; want %d", def.Meta.Take, len(def.Data), defaultTake)
+		t.Errorf("default page: take %d with %d items; want %d", def.Meta.Take, len(def.Data),
+			defaultTake)
 	}
 }
 
@@ -192,7 +194,9 @@ func TestListOrder(t *testing.T) {
 	byCreated := func(a, b *appointment) int {
 		return stdcmp.Or(a.createdAt.Compare(b.createdAt), strings.Compare(a.id, b.id))
 	}
-	byFrom := func(a, b *appointment) int { return stdcmp.Or(a.from.Compare(b.from), byCreated(a, b)) }
+	byFrom := func(a, b *appointment) int {
+		return stdcmp.Or(a.from.Compare(b.from), byCreated(a, b))
+	}
 	tests := []struct {
 		query string
 		cmp   func(a, b *appointment) int
@@ -229,7 +233,8 @@ func TestOrderFilters(t *testing.T) {
 		query string
 		keep  func(o *order) bool
 	}{
-		{query: "paymentStatuses=paid", keep: func(o *order) bool { return o.figures().payment == paymentPaid }},
+		{query: "paymentStatuses=paid",
+			keep: func(o *order) bool { return o.figures().payment == paymentPaid }},
 		{query: "paymentStatuses=unpaid&fulfillmentStatuses=unfulfilled", keep: func(o *order) bool {
 			return o.figures().payment == paymentUnpaid && o.figures().fulfilment == fulfillmentNone
 		}},
@@ -292,6 +297,7 @@ func TestCustomerScope(t *testing.T) {
 	var got appointmentsPage
 	h.mustGet("/storefront/appointments?take=100", tok.AccessToken).decode(t, &got)
 	if len(got.Data) != len(mine.appointments) {
-		t.Errorf("GET appointments has %d items; want the caller's %d", len(got.Data), len(mine.appointments))
+		t.Errorf("GET appointments has %d items; want the caller's %d", len(got.Data),
+			len(mine.appointments))
 	}
 }

@@ -4,6 +4,11 @@ import (
 	"time"
 )
 
+// The sandbox serves one store and accepts one API key, so its two windows
+// are that key's budgets.
+// TODO: the password-reset (5/hour) and registration (10/minute) budgets
+// are not enforced: the sandbox serves neither endpoint.
+
 // window is a sliding-window log: at most limit.Requests requests in any
 // interval of limit.Per. Refused requests are not logged, so a client that
 // waits Retry-After always gets through.

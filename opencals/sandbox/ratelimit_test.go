@@ -64,7 +64,8 @@ func TestRetryAfterSeconds(t *testing.T) {
 // the window moves on.
 func TestRateLimits(t *testing.T) {
 	t.Parallel()
-	general, auth := Limit{Requests: 3, Per: 10 * time.Second}, Limit{Requests: 2, Per: 5 * time.Second}
+	general := Limit{Requests: 3, Per: 10 * time.Second}
+	auth := Limit{Requests: 2, Per: 5 * time.Second}
 	h := newHarness(t, Config{RateLimit: general, AuthRateLimit: auth})
 	email := h.customer(0).email
 	signIn := func() response {
@@ -121,7 +122,8 @@ func TestRateLimitIgnoresBadKeys(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, Config{RateLimit: Limit{Requests: 1, Per: time.Minute}})
 	for i := range 3 {
-		if r := h.send("sfk_wrong", http.MethodGet, "/storefront/products", "", nil); r.status != http.StatusUnauthorized {
+		r := h.send("sfk_wrong", http.MethodGet, "/storefront/products", "", nil)
+		if r.status != http.StatusUnauthorized {
 			t.Fatalf("request %d with a wrong key = %d; want 401", i, r.status)
 		}
 	}
@@ -129,7 +131,8 @@ func TestRateLimitIgnoresBadKeys(t *testing.T) {
 		t.Fatalf("first request with the key = %d; want 200", r.status)
 	}
 	r := h.get("/storefront/products", "")
-	if wait, _ := strconv.Atoi(r.header.Get("Retry-After")); r.status != http.StatusTooManyRequests || wait != 60 {
+	wait, _ := strconv.Atoi(r.header.Get("Retry-After"))
+	if r.status != http.StatusTooManyRequests || wait != 60 {
 		t.Fatalf("second request = %d Retry-After %q; want 429 Retry-After 60", r.status,
 			r.header.Get("Retry-After"))
 	}

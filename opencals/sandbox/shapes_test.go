@@ -232,7 +232,8 @@ func TestMatchesFixtures(t *testing.T) {
 	c := h.customer(0)
 	var want *appointment
 	for _, a := range c.appointments {
-		if a.status == statusScheduled && a.line != nil && a.line.order.figures().payment == paymentPaid {
+		if a.status == statusScheduled && a.line != nil &&
+			a.line.order.figures().payment == paymentPaid {
 			want = a
 			break
 		}
@@ -305,9 +306,11 @@ func TestLeakedCredentialsPresent(t *testing.T) {
 			t.Parallel()
 			var doc any
 			h.mustGet(tt.path, tok.AccessToken).decode(t, &doc)
-			passwords, tokens := countKey(doc, "customer", "password"), countKey(doc, "staffMember", "refreshToken")
+			passwords := countKey(doc, "customer", "password")
+			tokens := countKey(doc, "staffMember", "refreshToken")
 			if passwords < tt.passwords || tokens < tt.tokens {
-				t.Errorf("GET %s has %d customer.password and %d staffMember.refreshToken; want >= %d and >= %d",
+				t.Errorf("GET %s has %d customer.password and %d staffMember.refreshToken; "+
+					"want >= %d and >= %d",
 					tt.path, passwords, tokens, tt.passwords, tt.tokens)
 			}
 		})

@@ -104,7 +104,8 @@ func (s *Sandbox) appointmentDetail(a *appointment) wireAppointment {
 			CreatedAt: ts(l.createdAt), AddOn: s.addOnView(l.addOn),
 		})
 	}
-	w.Guests, w.FeedbackQuestionAnswers, w.CheckoutQuestionAnswers = emptyList{}, emptyList{}, emptyList{}
+	w.Guests = emptyList{}
+	w.FeedbackQuestionAnswers, w.CheckoutQuestionAnswers = emptyList{}, emptyList{}
 	var line *wireLineItem
 	var ord *wireOrder
 	if a.line != nil {
