@@ -32,7 +32,7 @@ var (
 	ErrInvalidState = errors.New("invalid state for this operation")
 	// ErrInvalidArgument means an amount or a time range is out of bounds.
 	ErrInvalidArgument = errors.New("invalid argument")
-	// ErrStarted means Start was called twice.
+	// ErrStarted means Start was called twice, or after Close.
 	ErrStarted = errors.New("sandbox already started")
 )
 
@@ -83,14 +83,16 @@ type Faults struct {
 	// ErrorRate is the share answered 500, 502 or 503, with a JSON or a
 	// plain-text body.
 	ErrorRate float64 `json:"errorRate"`
-	// Latency is added to every API request.
+	// Latency is added to every API request. It waits on Config.Clock, so
+	// with a fake clock a test advances it.
 	Latency time.Duration `json:"latency"`
 	// MalformedRate is the share answered 200 with a body that is not JSON.
 	MalformedRate float64 `json:"malformedRate"`
 	// TruncateRate is the share answered 200 with a body cut short.
 	TruncateRate float64 `json:"truncateRate"`
 	// ShiftRate is the share of page>1 list reads preceded by the insert of
-	// a backdated hold, so that items shift between pages.
+	// an item older than all others (a hold for appointments, a booking for
+	// orders), so that items shift between pages. Each insert is a Change.
 	ShiftRate float64 `json:"shiftRate"`
 }
 
@@ -109,7 +111,8 @@ const (
 
 // Change is one entry of the change log: what an observer of the API could
 // see happen. From and To are the appointment's slot after the change;
-// Amount is the money moved (paid, added or refunded), in minor units.
+// Amount is the money moved (paid, added or refunded) or, for a booking,
+// the order's total, in minor units.
 type Change struct {
 	Seq           int64     `json:"seq"`
 	At            time.Time `json:"at"`
@@ -131,7 +134,7 @@ type Stats struct {
 	Total int `json:"total"`
 	// RateLimited is the number of 429 answers.
 	RateLimited int `json:"rateLimited"`
-	// Faults is the number of injected faults.
+	// Faults is the number of injected faults, page shifts included.
 	Faults int `json:"faults"`
 }
 
