@@ -37,6 +37,8 @@ var (
 	// read, so no complete listing could be assembled. Retry later; never
 	// apply a partial listing.
 	ErrInconsistentListing = errors.New("listing changed while it was read")
+	// ErrStoreUnknown means no store-scoped listing named the key's store.
+	ErrStoreUnknown = errors.New("store id not found: the store lists no products, staff or locations")
 )
 
 // maxExcerpt bounds the body excerpt an APIError carries.

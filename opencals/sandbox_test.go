@@ -566,3 +566,21 @@ func TestSandboxWrongAPIKey(t *testing.T) {
 		t.Errorf("ListAppointments(right key) after the wrong one = %v; want nil", err)
 	}
 }
+
+func TestStoreIDAndTokenSubject(t *testing.T) {
+	t.Parallel()
+	sb := startSandbox(t, sandbox.Config{Customers: 1})
+	c := newClient(t, sb, generous, clockwork.NewRealClock())
+	id, err := c.StoreID(t.Context())
+	if err != nil || id != sb.StoreID() {
+		t.Errorf("StoreID() = %q, %v; want %q", id, err, sb.StoreID())
+	}
+	cust := sb.Customers()[0]
+	sess := signIn(t, c, cust, nil)
+	if sub, ok := opencals.TokenSubject(sess.Tokens().RefreshToken); !ok || sub != cust.ID {
+		t.Errorf("TokenSubject() = %q, %v; want %q", sub, ok, cust.ID)
+	}
+	if _, ok := opencals.TokenSubject("not-a-jwt"); ok {
+		t.Error("TokenSubject(not-a-jwt) ok; want false")
+	}
+}

@@ -285,19 +285,34 @@ func (c *Client) expired(token string) bool {
 // jwtExpiry reads the exp claim of a JWT without verifying it: the client
 // only uses it to refresh early, never to trust anything.
 func jwtExpiry(token string) (time.Time, bool) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return time.Time{}, false
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return time.Time{}, false
-	}
 	var claims struct {
 		Exp *float64 `json:"exp"`
 	}
-	if json.Unmarshal(payload, &claims) != nil || claims.Exp == nil {
+	if !jwtClaims(token, &claims) || claims.Exp == nil {
 		return time.Time{}, false
 	}
 	return time.Unix(int64(*claims.Exp), 0), true
+}
+
+// jwtClaims decodes a JWT's payload into claims without verifying it.
+func jwtClaims(token string, claims any) bool {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	return err == nil && json.Unmarshal(payload, claims) == nil
+}
+
+// TokenSubject reads the customer id from a token's sub claim, without
+// verifying the token: it only names whom a registration is for. ok is
+// false for a token that is not a JWT or has no sub.
+func TokenSubject(token string) (sub string, ok bool) {
+	var claims struct {
+		Sub string `json:"sub"`
+	}
+	if !jwtClaims(token, &claims) || claims.Sub == "" {
+		return "", false
+	}
+	return claims.Sub, true
 }
