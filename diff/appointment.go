@@ -140,7 +140,9 @@ func slotMoved(old, rec AppointmentRecord) bool {
 
 // statusBefore is data.previous for a status change, nil if the status did
 // not change or nothing was known before.
-func statusBefore(old AppointmentRecord, known bool, status opencals.AppointmentStatus) map[string]any {
+func statusBefore(old AppointmentRecord, known bool,
+	status opencals.AppointmentStatus,
+) map[string]any {
 	if !known || old.Status == status {
 		return nil
 	}
@@ -172,9 +174,11 @@ func (r *run) complete(rec *AppointmentRecord, byStatus bool) bool {
 }
 
 // completeStored completes a stored record whose end has passed, with the
-// stored body as data.object. It reports whether rec changed.
+// stored body as data.object. It reports whether rec changed. A record
+// missing from the last listing waits for its look-up: it may have been
+// deleted before its end, and absence is evidence neither way.
 func (r *run) completeStored(rec *AppointmentRecord) bool {
-	if !appointmentBooked(*rec) || rec.To.After(r.p.Now) {
+	if !appointmentBooked(*rec) || rec.Missing || rec.To.After(r.p.Now) {
 		return false
 	}
 	if r.complete(rec, false) {
@@ -215,10 +219,8 @@ func (r *run) goneAppointment(old AppointmentRecord) {
 
 // unlistedAppointments handles the stored appointments the snapshot did
 // not name: a complete listing marks them missing, and the clock may
-// complete them. Only records that could still produce an event are marked
-// missing, since each costs a direct look-up from the rate budget. A
-// missing booking still completes on time: its last known state was booked,
-// and absence alone is not evidence of a cancel.
+// complete the others. Only records that could still produce an event are
+// marked missing, since each costs a direct look-up from the rate budget.
 func (r *run) unlistedAppointments(prior map[string]AppointmentRecord,
 	listed, gone map[string]struct{}, complete bool,
 ) {

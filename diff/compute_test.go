@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
 
 	"github.com/opencals-sync/opencals-sync/event"
 	"github.com/opencals-sync/opencals-sync/opencals"
@@ -42,7 +43,8 @@ func TestComputeRejectsBadSnapshots(t *testing.T) {
 		{
 			name: "appointments of two stores",
 			snap: func(t *testing.T) Snapshot {
-				return listing(t, []ap{booking("a2"), with(booking("a3"), func(a *ap) { a.store = "other" })}, nil)
+				other := with(booking("a3"), func(a *ap) { a.store = "other" })
+				return listing(t, []ap{booking("a2"), other}, nil)
 			},
 			wantS: true,
 		},
@@ -97,7 +99,7 @@ func TestComputeRejectsBadSnapshots(t *testing.T) {
 	}
 }
 
-func mustCompute(t testing.TB, prior State, snap Snapshot, p Policy) Result {
+func mustCompute(t rapid.TB, prior State, snap Snapshot, p Policy) Result {
 	t.Helper()
 	res, err := Compute(prior, snap, p)
 	if err != nil {
@@ -274,13 +276,14 @@ func TestDueCompletions(t *testing.T) {
 			now: 3, wantEvents: []string{"a1"}, wantDone: []string{"a1"}, wantObject: `{"id":"a1"}`,
 		},
 		{
-			name: "not due, a hold, canceled, deleted or completed: skipped",
+			name: "not due, a hold, canceled, deleted, completed or missing: skipped",
 			records: []AppointmentRecord{
 				due,
 				{ID: "a2", To: at(2)},
 				{ID: "a3", To: at(2), Created: true, Canceled: true},
 				{ID: "a4", To: at(2), Created: true, Deleted: true},
 				{ID: "a5", To: at(2), Created: true, Completed: true},
+				{ID: "a6", To: at(1), Created: true, Missing: true},
 			},
 			now: 1.5,
 		},
@@ -297,11 +300,7 @@ func TestDueCompletions(t *testing.T) {
 			var gotEvents, gotDone []string
 			for _, ev := range res.Events {
 				gotEvents = append(gotEvents, ev.ResourceID)
-				if ev.Type != completedEv || !ev.OccurredAt.Equal(at(2)) ||
-					string(ev.Data.Object) != tt.wantObject {
-					t.Errorf("DueCompletions(...) event %s %s at %v object %s; want completed at %v, %s",
-						ev.Type, ev.ResourceID, ev.OccurredAt, ev.Data.Object, at(2), tt.wantObject)
-				}
+				checkCompletion(t, ev, at(2), tt.wantObject)
 			}
 			for _, rec := range res.Appointments {
 				gotDone = append(gotDone, rec.ID)
@@ -316,9 +315,18 @@ func TestDueCompletions(t *testing.T) {
 				t.Errorf("DueCompletions(...) records mismatch (-want +got):\n%s", diff)
 			}
 			if res.LateCompletions != tt.wantLate {
-				t.Errorf("DueCompletions(...).LateCompletions = %d; want %d", res.LateCompletions, tt.wantLate)
+				t.Errorf("DueCompletions(...).LateCompletions = %d; want %d",
+					res.LateCompletions, tt.wantLate)
 			}
 		})
+	}
+}
+
+func checkCompletion(t *testing.T, ev event.Event, end time.Time, object string) {
+	t.Helper()
+	if ev.Type != completedEv || !ev.OccurredAt.Equal(end) || string(ev.Data.Object) != object {
+		t.Errorf("DueCompletions(...) event %s %s at %v, object %s; want completed at %v, %s",
+			ev.Type, ev.ResourceID, ev.OccurredAt, ev.Data.Object, end, object)
 	}
 }
 
@@ -371,13 +379,14 @@ func TestComputeFixtures(t *testing.T) {
 			t.Errorf("event %s: data.object is not the redacted item", ev.Type)
 		}
 	}
-	if rec := res.Appointments[0]; rec.Hash != Hash(raws[0]) || !bytes.Equal(rec.Body, res.Events[0].Data.Object) {
+	rec := res.Appointments[0]
+	if rec.Hash != Hash(raws[0]) || !bytes.Equal(rec.Body, res.Events[0].Data.Object) {
 		t.Errorf("appointment record: hash %x, body %d bytes; want %x and the event's object",
 			rec.Hash, len(rec.Body), Hash(raws[0]))
 	}
 }
 
-func readFixture(t testing.TB, name string) []byte {
+func readFixture(t rapid.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {

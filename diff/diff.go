@@ -43,14 +43,16 @@ func Compute(prior State, snap Snapshot, p Policy) (Result, error) {
 // DueCompletions is the completion sweep for records the store found due
 // (Created && !Completed && !Canceled && !Deleted && To <= p.Now) for a
 // customer that was not polled; the catch-up rule is the same as Compute's.
-// Records that are not due are skipped, so the filter may be loose. The
+// Records that are not due are skipped, so the filter may be loose; so are
+// Missing ones, which wait for their look-up. The
 // result holds the completed records and their events; its NextBoundary
 // stays zero, since it sees only some of the customer's appointments.
 func DueCompletions(records []AppointmentRecord, p Policy) (Result, error) {
 	r := run{p: p}
 	for _, rec := range records {
 		if rec.ID == "" {
-			return Result{}, fmt.Errorf("completing appointments of customer %s: %w: a record has no id",
+			return Result{}, fmt.Errorf(
+				"completing appointments of customer %s: %w: a record has no id",
 				p.CustomerID, ErrInvalidSnapshot)
 		}
 		if r.completeStored(&rec) {

@@ -3,8 +3,9 @@ package diff
 import (
 	"encoding/json"
 	"strings"
-	"testing"
 	"time"
+
+	"pgregory.net/rapid"
 
 	"github.com/opencals-sync/opencals-sync/event"
 	"github.com/opencals-sync/opencals-sync/opencals"
@@ -84,7 +85,7 @@ func (a ap) wire() wireAppointment {
 	return w
 }
 
-func (a ap) item(t testing.TB) opencals.Appointment {
+func (a ap) item(t rapid.TB) opencals.Appointment {
 	t.Helper()
 	var item opencals.Appointment
 	decode(t, mustJSON(t, a.wire()), &item)
@@ -167,7 +168,7 @@ func (o or) wire() wireOrder {
 	return w
 }
 
-func (o or) item(t testing.TB) opencals.Order {
+func (o or) item(t rapid.TB) opencals.Order {
 	t.Helper()
 	var item opencals.Order
 	decode(t, mustJSON(t, o.wire()), &item)
@@ -181,7 +182,7 @@ func orDefault[S ~string](s, def S) S {
 	return s
 }
 
-func mustJSON(t testing.TB, v any) []byte {
+func mustJSON(t rapid.TB, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -190,7 +191,7 @@ func mustJSON(t testing.TB, v any) []byte {
 	return b
 }
 
-func decode(t testing.TB, b []byte, v any) {
+func decode(t rapid.TB, b []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("decoding %T: %v", v, err)
@@ -198,7 +199,7 @@ func decode(t testing.TB, b []byte, v any) {
 }
 
 // listing is a complete snapshot of the given appointments and orders.
-func listing(t testing.TB, apps []ap, orders []or) Snapshot {
+func listing(t rapid.TB, apps []ap, orders []or) Snapshot {
 	t.Helper()
 	snap := Snapshot{Complete: true}
 	for _, a := range apps {
@@ -247,7 +248,7 @@ func policy(now time.Time, mode Baseline, catchUp time.Duration) Policy {
 
 // checkEnvelope checks what every event of a result must hold, whatever
 // the rule that made it.
-func checkEnvelope(t *testing.T, res Result, p Policy) {
+func checkEnvelope(t rapid.TB, res Result, p Policy) {
 	t.Helper()
 	for _, ev := range res.Events {
 		disc := discriminatorOf(ev)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
 
 	"github.com/opencals-sync/opencals-sync/event"
 	"github.com/opencals-sync/opencals-sync/opencals"
@@ -36,7 +37,7 @@ type look struct {
 	wantRebaselined   bool
 }
 
-func (l look) snapshot(t testing.TB) Snapshot {
+func (l look) snapshot(t rapid.TB) Snapshot {
 	t.Helper()
 	snap := listing(t, l.apps, l.orders)
 	snap.Complete = !l.partial
@@ -95,6 +96,10 @@ func slotPrev(from, to float64) map[string]any {
 	return map[string]any{"from": apiTime(at(from)), "to": apiTime(at(to))}
 }
 
+func refundedBefore(total int64) map[string]any {
+	return map[string]any{"refundedTotal": total}
+}
+
 func status(s opencals.AppointmentStatus) map[string]any {
 	return map[string]any{"status": string(s)}
 }
@@ -131,8 +136,9 @@ func appointmentRules() []rulesCase {
 	past := func(a *ap) { a.from, a.to = 5, 6 }
 	return []rulesCase{
 		{
-			name:     "created: first seen scheduled after the baseline",
-			looks:    []look{{at: 1, apps: []ap{booking("a1")}, want: []want{{typ: created, resource: "a1"}}}},
+			name: "created: first seen scheduled after the baseline",
+			looks: []look{{at: 1, apps: []ap{booking("a1")},
+				want: []want{{typ: created, resource: "a1"}}}},
 			wantApps: map[string]flags{"a1": {created: true}},
 		},
 		{
@@ -229,7 +235,8 @@ func appointmentRules() []rulesCase {
 			name:   "canceled: deletedAt is set",
 			stored: []ap{booking("a1")},
 			looks: []look{{at: 1, apps: []ap{with(booking("a1"), deleted)},
-				want: []want{{typ: canceledEv, resource: "a1", prev: map[string]any{"deletedAt": nil}}}}},
+				want: []want{{typ: canceledEv, resource: "a1",
+					prev: map[string]any{"deletedAt": nil}}}}},
 			wantApps: map[string]flags{"a1": {created: true, canceled: true, deleted: true}},
 		},
 		{
@@ -381,16 +388,26 @@ func appointmentRules() []rulesCase {
 				"a2": {created: true, canceled: true, deleted: true}},
 		},
 		{
-			name:   "missing: a missing booking still completes at its end",
+			name:   "missing: a missing booking completes only once seen again",
 			stored: []ap{booking("a1"), booking("a2")},
 			looks: []look{
 				{at: 1, apps: []ap{booking("a1")}, wantMissingApps: []string{"a2"}},
-				{at: 49, partial: true, want: []want{
-					{typ: completedEv, resource: "a1"}, {typ: completedEv, resource: "a2"},
-				}},
+				{at: 49, partial: true, want: []want{{typ: completedEv, resource: "a1"}}},
+				{at: 50, partial: true, apps: []ap{booking("a2")},
+					want: []want{{typ: completedEv, resource: "a2"}}},
 			},
 			wantApps: map[string]flags{"a1": {created: true, completed: true},
-				"a2": {created: true, completed: true, missing: true}},
+				"a2": {created: true, completed: true}},
+		},
+		{
+			name:   "missing: a booking gone after its end is canceled, not completed",
+			stored: []ap{booking("a1")},
+			looks: []look{
+				{at: 50, wantMissingApps: []string{"a1"}},
+				{at: 50, partial: true, goneApps: []string{"a1"},
+					want: []want{{typ: canceledEv, resource: "a1"}}},
+			},
+			wantApps: map[string]flags{"a1": {created: true, canceled: true, deleted: true}},
 		},
 		{
 			name:     "missing: a canceled appointment needs no look-up",
@@ -435,17 +452,21 @@ func orderRules() []rulesCase {
 			name:         "paid: paid, partially paid after an add-on, paid again",
 			storedOrders: []or{paidOrder},
 			looks: []look{
-				{at: 1, orders: []or{{id: "o1", status: partly, total: 6000, paid: 4500, updated: 0.5}}},
+				{at: 1, orders: []or{
+					{id: "o1", status: partly, total: 6000, paid: 4500, updated: 0.5}}},
 				{at: 2, orders: []or{{id: "o1", status: paid, total: 6000, paid: 6000, updated: 1.5}},
 					want: []want{{typ: paidEv, resource: "o1", disc: event.PaidDiscriminator(6000),
-						prev: map[string]any{"paymentStatus": "partially-paid", "paidTotal": int64(4500)}}}},
+						prev: map[string]any{
+							"paymentStatus": "partially-paid", "paidTotal": int64(4500),
+						}}}},
 			},
 			wantOrders: map[string]orderFlags{"o1": {}},
 		},
 		{
 			name:         "paid: an add-on paid between two looks",
 			storedOrders: []or{paidOrder},
-			looks: []look{{at: 1, orders: []or{{id: "o1", status: paid, total: 6000, paid: 6000, updated: 0.5}},
+			looks: []look{{at: 1,
+				orders: []or{{id: "o1", status: paid, total: 6000, paid: 6000, updated: 0.5}},
 				want: []want{{typ: paidEv, resource: "o1", disc: event.PaidDiscriminator(6000),
 					prev: map[string]any{"paidTotal": int64(4500)}}}}},
 			wantOrders: map[string]orderFlags{"o1": {}},
@@ -453,20 +474,23 @@ func orderRules() []rulesCase {
 		{
 			name:         "paid: still paid, same total, emits nothing",
 			storedOrders: []or{paidOrder},
-			looks:        []look{{at: 1, orders: []or{withOrder(paidOrder, func(o *or) { o.updated = 0.5 })}}},
-			wantOrders:   map[string]orderFlags{"o1": {}},
+			looks: []look{{at: 1,
+				orders: []or{withOrder(paidOrder, func(o *or) { o.updated = 0.5 })}}},
+			wantOrders: map[string]orderFlags{"o1": {}},
 		},
 		{
 			name:         "refunded: a partial refund twice, two events",
 			storedOrders: []or{paidOrder},
 			looks: []look{
-				{at: 1, orders: []or{withOrder(paidOrder, refund(1000, 0.5, tx{refundID: "r1", amount: 1000, at: 0.5}))},
-					want: []want{{typ: refunded, resource: "o1", disc: event.RefundDiscriminator("r1", 0),
-						prev: map[string]any{"refundedTotal": int64(0)}}}},
+				{at: 1, orders: []or{withOrder(paidOrder, refund(1000, 0.5,
+					tx{refundID: "r1", amount: 1000, at: 0.5}))},
+					want: []want{{typ: refunded, resource: "o1", disc: "refund:r1",
+						prev: refundedBefore(0)}}},
 				{at: 2, orders: []or{withOrder(paidOrder, refund(2500, 1.5,
-					tx{refundID: "r1", amount: 1000, at: 0.5}, tx{refundID: "r2", amount: 1500, at: 1.5}))},
-					want: []want{{typ: refunded, resource: "o1", disc: event.RefundDiscriminator("r2", 0),
-						prev: map[string]any{"refundedTotal": int64(1000)}}}},
+					tx{refundID: "r1", amount: 1000, at: 0.5},
+					tx{refundID: "r2", amount: 1500, at: 1.5}))},
+					want: []want{{typ: refunded, resource: "o1", disc: "refund:r2",
+						prev: refundedBefore(1000)}}},
 			},
 			wantOrders: map[string]orderFlags{"o1": {refunds: []string{"refund:r1", "refund:r2"}}},
 		},
@@ -476,8 +500,8 @@ func orderRules() []rulesCase {
 			looks: []look{{at: 2, orders: []or{withOrder(paidOrder, refund(2500, 1.5,
 				tx{refundID: "r1", amount: 1000, at: 0.5}, tx{refundID: "r2", amount: 1500, at: 1.5}))},
 				want: []want{
-					{typ: refunded, resource: "o1", disc: "refund:r1", prev: map[string]any{"refundedTotal": int64(0)}},
-					{typ: refunded, resource: "o1", disc: "refund:r2", prev: map[string]any{"refundedTotal": int64(0)}},
+					{typ: refunded, resource: "o1", disc: "refund:r1", prev: refundedBefore(0)},
+					{typ: refunded, resource: "o1", disc: "refund:r2", prev: refundedBefore(0)},
 				}}},
 			wantOrders: map[string]orderFlags{"o1": {refunds: []string{"refund:r1", "refund:r2"}}},
 		},
@@ -487,7 +511,7 @@ func orderRules() []rulesCase {
 			looks: []look{{at: 1, orders: []or{withOrder(paidOrder, refund(1000, 0.5,
 				tx{externalID: "re_1", amount: 1000, at: 0.5}))},
 				want: []want{{typ: refunded, resource: "o1", disc: "refund:re_1",
-					prev: map[string]any{"refundedTotal": int64(0)}}}}},
+					prev: refundedBefore(0)}}}},
 			wantOrders: map[string]orderFlags{"o1": {refunds: []string{"refund:re_1"}}},
 		},
 		{
@@ -496,8 +520,8 @@ func orderRules() []rulesCase {
 			looks: []look{{at: 1, orders: []or{withOrder(paidOrder, refund(2500, 0.5,
 				tx{amount: 1000, at: 0.4}, tx{amount: 1500, at: 0.5}))},
 				want: []want{
-					{typ: refunded, resource: "o1", disc: "total:1000", prev: map[string]any{"refundedTotal": int64(0)}},
-					{typ: refunded, resource: "o1", disc: "total:2500", prev: map[string]any{"refundedTotal": int64(0)}},
+					{typ: refunded, resource: "o1", disc: "total:1000", prev: refundedBefore(0)},
+					{typ: refunded, resource: "o1", disc: "total:2500", prev: refundedBefore(0)},
 				}}},
 			wantOrders: map[string]orderFlags{"o1": {refunds: []string{"total:1000", "total:2500"}}},
 		},
@@ -507,10 +531,10 @@ func orderRules() []rulesCase {
 			looks: []look{
 				{at: 1, orders: []or{withOrder(paidOrder, refund(1000, 0.5))},
 					want: []want{{typ: refunded, resource: "o1", disc: "total:1000",
-						prev: map[string]any{"refundedTotal": int64(0)}}}},
+						prev: refundedBefore(0)}}},
 				{at: 2, orders: []or{withOrder(paidOrder, refund(1500, 1.5))},
 					want: []want{{typ: refunded, resource: "o1", disc: "total:1500",
-						prev: map[string]any{"refundedTotal": int64(1000)}}}},
+						prev: refundedBefore(1000)}}},
 				{at: 3, orders: []or{withOrder(paidOrder, refund(1500, 2.5))}},
 			},
 			wantOrders: map[string]orderFlags{"o1": {refunds: []string{"total:1000", "total:1500"}}},
@@ -580,7 +604,7 @@ func baselineRules() []rulesCase {
 				{at: 10, apps: history, orders: []or{historyOrder}, wantBaseline: true},
 				{at: 11, apps: history, orders: []or{secondRefund},
 					want: []want{{typ: refunded, resource: "o1", disc: "refund:r2",
-						prev: map[string]any{"refundedTotal": int64(1000)}}}},
+						prev: refundedBefore(1000)}}},
 			},
 			wantApps:   historyFlags,
 			wantOrders: map[string]orderFlags{"o1": {refunds: []string{"refund:r1", "refund:r2"}}},
@@ -693,7 +717,8 @@ func checkLook(t *testing.T, i int, l look, res Result) {
 		t.Errorf("look %d: Compute(...) events mismatch (-want +got):\n%s", i, diff)
 	}
 	if res.LateCompletions != l.wantLate {
-		t.Errorf("look %d: Compute(...).LateCompletions = %d; want %d", i, res.LateCompletions, l.wantLate)
+		t.Errorf("look %d: Compute(...).LateCompletions = %d; want %d",
+			i, res.LateCompletions, l.wantLate)
 	}
 	if diff := cmp.Diff(l.wantMissingApps, res.MissingAppointments); diff != "" {
 		t.Errorf("look %d: Compute(...).MissingAppointments mismatch (-want +got):\n%s", i, diff)

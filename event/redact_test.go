@@ -19,7 +19,8 @@ func TestRedact(t *testing.T) {
 		in   string
 		want string
 	}{
-		{name: "nothing to remove", in: `{"a": 1.50, "b": "\u00e9"}`, want: `{"a": 1.50, "b": "\u00e9"}`},
+		{name: "nothing to remove", in: `{"a": 1.50, "b": "\u00e9"}`,
+			want: `{"a": 1.50, "b": "\u00e9"}`},
 		{name: "scalar", in: ` 12e3 `, want: ` 12e3 `},
 		{name: "only property", in: `{"password":"x"}`, want: `{}`},
 		{name: "first property", in: `{"password":"x","b":2}`, want: `{"b":2}`},
