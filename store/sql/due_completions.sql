@@ -1,0 +1,14 @@
+-- Booked appointments of a store whose end has passed and that are neither
+-- completed nor canceled, oldest end first, skipping disabled customers. The
+-- appointment conditions repeat the partial index's WHERE clause word for
+-- word so that SQLite uses appointments_due_for_completion.
+SELECT a.customer_id, a.id, a.status, a.from_ms, a.to_ms, a.deleted,
+       a.updated_at, a.created, a.canceled, a.completed, a.missing, a.hash,
+       a.body
+FROM appointments AS a
+JOIN customers AS c ON c.store_id = a.store_id AND c.id = a.customer_id
+WHERE a.store_id = ?1 AND a.to_ms <= ?2
+  AND a.created = 1 AND a.completed = 0 AND a.canceled = 0 AND a.deleted = 0
+  AND c.state <> 'disabled'
+ORDER BY a.to_ms, a.customer_id, a.id
+LIMIT ?3;
