@@ -83,6 +83,9 @@ func (r *run) lookAtAppointment(old AppointmentRecord, known bool, a *opencals.A
 	// A move seen together with a cancel is not reported: the canceled
 	// booking has no slot left to move to, and handlers that act on the
 	// move (calendars, reminders) would only have to undo it.
+	// TODO: a move back to a slot already reported (A→B→A) gets the id of
+	// the first move to A, so the outbox drops it as a repeat; the id
+	// scheme (new slot as discriminator) cannot tell the two apart.
 	if known && old.Created && !old.Canceled && !canceled && slotMoved(old, *rec) {
 		r.emit(event.AppointmentRescheduled, a.ID, event.SlotDiscriminator(rec.From, rec.To),
 			a.UpdatedAt, rec.Body, map[string]any{"from": apiTime(old.From), "to": apiTime(old.To)})

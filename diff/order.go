@@ -109,6 +109,9 @@ func (r *run) refunds(old OrderRecord, known bool, o *opencals.Order, rec *Order
 		}
 		r.refund(rec, event.RefundDiscriminator(id, running), t.CreatedAt, known, before)
 	}
+	// TODO: a refund first seen as a bare rise of refundedTotal, whose
+	// transaction the API lists only later, is reported twice (by total,
+	// then by refund id).
 	if !anyTransaction && o.RefundedTotal > before {
 		r.refund(rec, event.RefundDiscriminator("", o.RefundedTotal), o.UpdatedAt, known, before)
 	}
