@@ -62,7 +62,7 @@ func (db *DB) applyTx(ctx context.Context, tx *sql.Tx, storeID, customerID strin
 	if err != nil {
 		return ApplyResult{}, err
 	}
-	d, err := diff.Compute(prior, snap, db.diffPolicy(storeID, customerID, now))
+	d, err := diff.Compute(prior.State, snap, db.diffPolicy(storeID, customerID, now))
 	if err != nil {
 		return ApplyResult{}, fmt.Errorf("diffing: %w", err)
 	}
@@ -73,17 +73,28 @@ func (db *DB) applyTx(ctx context.Context, tx *sql.Tx, storeID, customerID strin
 	if err != nil {
 		return ApplyResult{}, err
 	}
+	// A look that changed nothing about the customer leaves its row alone:
+	// an unchanged snapshot then writes nothing at all.
+	if prior.Baselined && !d.Rebaselined && len(inserted) == 0 &&
+		toMS(d.NextBoundary) == prior.nextBoundaryMS {
+		return applyResult(d, inserted), nil
+	}
 	_, err = tx.StmtContext(ctx, db.stmts.recordApply).ExecContext(ctx, storeID, customerID,
 		now.UnixMilli(), d.Rebaselined, msOrNull(d.NextBoundary), len(inserted) > 0)
 	if err != nil {
 		return ApplyResult{}, fmt.Errorf("updating customer %s: %w", customerID, err)
 	}
+	return applyResult(d, inserted), nil
+}
+
+// applyResult is what Apply reports of a diff and the events it inserted.
+func applyResult(d diff.Result, inserted []event.Event) ApplyResult {
 	return ApplyResult{
 		Events: inserted, Baseline: d.Baseline, Rebaselined: d.Rebaselined,
 		LateCompletions:     d.LateCompletions,
 		MissingAppointments: d.MissingAppointments, MissingOrders: d.MissingOrders,
 		NextBoundary: d.NextBoundary,
-	}, nil
+	}
 }
 
 // SweepResult is what a completion sweep did.

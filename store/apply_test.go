@@ -145,8 +145,9 @@ func TestApplyBaselineThenChanges(t *testing.T) {
 	}
 	assertOutbox(t, db, "s1", res.Events)
 	c, err = db.GetCustomer(context.Background(), "s1", "c1")
-	if err != nil || !c.LastChangeAt.Equal(now) {
-		t.Errorf("customer last change after a no-op = %v, %v; want %v", c.LastChangeAt, err, now)
+	if err != nil || !c.LastChangeAt.Equal(now) || !c.UpdatedAt.Equal(now) {
+		t.Errorf("customer last change, update after a no-op = %v, %v, %v; want %v, %v",
+			c.LastChangeAt, c.UpdatedAt, err, now, now)
 	}
 }
 

@@ -15,8 +15,8 @@ var (
 	//go:embed sql/record_migration.sql
 	sqlRecordMigration string
 
-	//go:embed sql/customer_baselined.sql
-	sqlCustomerBaselined string
+	//go:embed sql/customer_diff_state.sql
+	sqlCustomerDiffState string
 	//go:embed sql/customer_appointments.sql
 	sqlCustomerAppointments string
 	//go:embed sql/customer_orders.sql

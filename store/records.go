@@ -16,7 +16,7 @@ import (
 // writeStmts are the statements of the write path, prepared once on the
 // writer connection and bound to each transaction with Tx.StmtContext.
 type writeStmts struct {
-	customerBaselined    *sql.Stmt
+	customerDiffState    *sql.Stmt
 	customerAppointments *sql.Stmt
 	customerOrders       *sql.Stmt
 	upsertAppointment    *sql.Stmt
@@ -32,7 +32,7 @@ func (s *writeStmts) prepare(ctx context.Context, w *sql.DB) error {
 		dst   **sql.Stmt
 		query string
 	}{
-		{&s.customerBaselined, sqlCustomerBaselined},
+		{&s.customerDiffState, sqlCustomerDiffState},
 		{&s.customerAppointments, sqlCustomerAppointments},
 		{&s.customerOrders, sqlCustomerOrders},
 		{&s.upsertAppointment, sqlUpsertAppointment},
@@ -56,7 +56,7 @@ func (s *writeStmts) prepare(ctx context.Context, w *sql.DB) error {
 func (s *writeStmts) close() error {
 	var errs []error
 	for _, stmt := range []*sql.Stmt{
-		s.customerBaselined, s.customerAppointments, s.customerOrders,
+		s.customerDiffState, s.customerAppointments, s.customerOrders,
 		s.upsertAppointment, s.upsertOrder, s.insertEvent, s.confirmEvent,
 		s.recordApply,
 	} {
@@ -67,15 +67,22 @@ func (s *writeStmts) close() error {
 	return errors.Join(errs...)
 }
 
+// storedState is what Apply reads before diffing.
+type storedState struct {
+	diff.State
+	// nextBoundaryMS is the customer's recorded next boundary, 0 for none.
+	nextBoundaryMS int64
+}
+
 // loadState reads what is stored for one customer. Bodies are read only
 // where an event may need them without a new item (see
 // sql/customer_appointments.sql).
 func (db *DB) loadState(ctx context.Context, tx *sql.Tx, storeID, customerID string,
 	snap diff.Snapshot, now time.Time,
-) (diff.State, error) {
-	var st diff.State
-	err := tx.StmtContext(ctx, db.stmts.customerBaselined).
-		QueryRowContext(ctx, storeID, customerID).Scan(&st.Baselined)
+) (storedState, error) {
+	var st storedState
+	err := tx.StmtContext(ctx, db.stmts.customerDiffState).
+		QueryRowContext(ctx, storeID, customerID).Scan(&st.Baselined, &st.nextBoundaryMS)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, fmt.Errorf("reading customer %s: %w", customerID, ErrNotFound)
 	}
