@@ -42,6 +42,8 @@ type Customer struct {
 	Email   string
 	State   CustomerState
 	// Tokens prints as a mask under fmt and slog.
+	// TODO: tokens are stored in plaintext, protected only by the file's
+	// 0600 mode; encrypt them at rest.
 	Tokens opencals.Tokens
 	// BaselinedAt is when the first snapshot was stored.
 	BaselinedAt time.Time

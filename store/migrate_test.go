@@ -75,6 +75,10 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	if err != nil {
 		t.Fatalf("recording a future migration: %v", err)
 	}
+	// Out of WAL mode too, so that turning WAL on would show in the file.
+	if _, err := db.w.Exec(`PRAGMA journal_mode = DELETE`); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.Close(); err != nil {
 		t.Fatalf("Close() = %v", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -121,12 +122,16 @@ func (db *DB) open(ctx context.Context, path string, readConns int) error {
 		return err
 	}
 
-	// Writer first: it migrates, and it turns WAL on for the file.
+	// Writer first: it migrates, then turns WAL on for the file (after the
+	// version check, so that a database it refuses stays as it was).
 	if db.w, err = sql.Open("sqlite", dsn(path, false)); err != nil {
 		return err
 	}
 	db.w.SetMaxOpenConns(1)
 	if err := db.migrate(ctx); err != nil {
+		return err
+	}
+	if err := db.enableWAL(ctx); err != nil {
 		return err
 	}
 	for _, suffix := range []string{"-wal", "-shm"} {
@@ -156,12 +161,23 @@ func dsn(path string, readOnly bool) string {
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
-		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Set("_txlock", "immediate")
 	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}
 	return u.String()
+}
+
+// enableWAL switches the file to WAL mode, which it keeps from then on.
+func (db *DB) enableWAL(ctx context.Context) error {
+	var mode string
+	if err := db.w.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		return fmt.Errorf("enabling WAL: %w", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("enabling WAL: journal mode is still %q", mode)
+	}
+	return nil
 }
 
 // prepareFile creates the database file with mode 0600, or tightens the
