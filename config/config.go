@@ -78,6 +78,9 @@ type Admin struct {
 type Store struct {
 	// Name identifies the store in logs, metrics and the CLI. Required.
 	Name string `mapstructure:"name" yaml:"name"`
+	// ID is the Opencals store id event ids derive from. Default: read from
+	// the API's catalog at start (one request).
+	ID string `mapstructure:"id" yaml:"id"`
 	// BaseURL is the API's address. Default https://api.opencals.com.
 	BaseURL string `mapstructure:"base_url" yaml:"base_url"`
 	// APIKey (or APIKeyFile) is the store's sfk_ key. Required.

@@ -68,6 +68,9 @@ func NewWatcher(path string, current []byte, load func(string) (*Config, error),
 	}, nil
 }
 
+// Close stops watching without running; Run closes by itself when it ends.
+func (w *Watcher) Close() error { return w.fs.Close() }
+
 // Reload asks for a reload now, as SIGHUP does. It never blocks.
 func (w *Watcher) Reload() {
 	select {
