@@ -48,8 +48,11 @@ type Options struct {
 	Notify func(state string)
 	// Clock drives scheduling; default the real clock.
 	Clock clockwork.Clock
-	// Tick, if set, overrides the scheduler's tick (tests).
-	Tick time.Duration
+	// Tick and Sweep, if set, override the scheduler's periods (tests).
+	Tick, Sweep time.Duration
+	// Listening, if set, is told the address of each listener once it is
+	// open ("admin"), so tests can listen on port 0.
+	Listening func(name string, addr net.Addr)
 }
 
 // Daemon is one running opencals-sync.
@@ -86,6 +89,9 @@ func open(ctx context.Context, opts Options) (*Daemon, error) {
 	}
 	if opts.Notify == nil {
 		opts.Notify = func(string) {}
+	}
+	if opts.Listening == nil {
+		opts.Listening = func(string, net.Addr) {}
 	}
 	cfg, err := config.Load(opts.ConfigPath, opts.Environ)
 	if err != nil {
@@ -202,8 +208,14 @@ func restartOnly(old, cfg *config.Config) []string {
 	return keys
 }
 
+// policyOf is the store's part of the config. A completion waits for its
+// verifying look at most max_age past the end.
 func policyOf(cfg *config.Config) store.Policy {
-	return store.Policy{Baseline: diff.Baseline(cfg.Sync.Baseline), CatchUp: cfg.Sync.Completion.CatchUp}
+	p := store.Policy{Baseline: diff.Baseline(cfg.Sync.Baseline), CatchUp: cfg.Sync.Completion.CatchUp}
+	if cfg.Sync.Completion.Verify && cfg.Mode != config.ModeWebhook {
+		p.VerifyLead, p.VerifyGrace = cfg.Sync.Completion.Lead, cfg.Sync.MaxAge
+	}
+	return p
 }
 
 // settingsOf is the scheduler's part of the config.
@@ -237,6 +249,7 @@ func (d *Daemon) adminServer(addr string) (*boundServer, error) {
 		Logger:   d.logger.With("component", "admin"),
 	}
 	d.logger.Info("admin listener started", "addr", ln.Addr().String())
+	d.opts.Listening("admin", ln.Addr())
 	return &boundServer{ln: ln, srv: &http.Server{Handler: s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second}}, nil
 }

@@ -145,7 +145,7 @@ func (db *DB) SweepCompletions(ctx context.Context, storeID string,
 func (db *DB) sweepBatch(ctx context.Context, tx *sql.Tx, storeID string,
 	now time.Time,
 ) (SweepResult, int, error) {
-	due, order, err := dueCompletions(ctx, tx, storeID, now)
+	due, order, err := dueCompletions(ctx, tx, storeID, now, *db.policy.Load())
 	if err != nil {
 		return SweepResult{}, 0, err
 	}
@@ -178,9 +178,10 @@ func (db *DB) sweepBatch(ctx context.Context, tx *sql.Tx, storeID string,
 // dueCompletions reads the next batch of due appointments, grouped by
 // customer; order lists the customers in the order first met.
 func dueCompletions(ctx context.Context, tx *sql.Tx, storeID string,
-	now time.Time,
+	now time.Time, p Policy,
 ) (map[string][]diff.AppointmentRecord, []string, error) {
-	rows, err := tx.QueryContext(ctx, sqlDueCompletions, storeID, now.UnixMilli(), sweepBatchSize)
+	rows, err := tx.QueryContext(ctx, sqlDueCompletions, storeID, now.UnixMilli(), sweepBatchSize,
+		p.VerifyLead.Milliseconds(), p.VerifyGrace.Milliseconds())
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing due appointments: %w", err)
 	}

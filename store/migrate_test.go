@@ -203,7 +203,7 @@ func TestLoadMigrationsChecksNumbering(t *testing.T) {
 func TestDueCompletionsUsesPartialIndex(t *testing.T) {
 	t.Parallel()
 	db := openTest(t, Options{})
-	rows, err := db.r.Query("EXPLAIN QUERY PLAN "+sqlDueCompletions, "s1", 0, 10)
+	rows, err := db.r.Query("EXPLAIN QUERY PLAN "+sqlDueCompletions, "s1", 0, 10, 120000, 3600000)
 	if err != nil {
 		t.Fatalf("EXPLAIN QUERY PLAN = %v", err)
 	}

@@ -47,6 +47,10 @@ type Policy struct {
 	// CatchUp bounds how late a completion is still emitted; zero means no
 	// bound.
 	CatchUp time.Duration
+	// VerifyLead, when positive, makes the completion sweep wait for a
+	// successful look at the customer no earlier than VerifyLead before an
+	// appointment's end; VerifyGrace after the end it stops waiting.
+	VerifyLead, VerifyGrace time.Duration
 }
 
 // DefaultPolicy is a silent baseline and a 24-hour catch-up window.

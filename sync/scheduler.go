@@ -88,6 +88,7 @@ type Scheduler struct {
 	lastLog  float64      // effective interval last logged, seconds
 	success  atomic.Int64 // unix ms of the last successful look
 	ticked   atomic.Int64 // unix ms of the last tick
+	dirty    atomic.Bool  // settings changed: replan at the next tick
 }
 
 // New returns a scheduler; Run starts it.
@@ -123,9 +124,10 @@ func New(opts Options, s Settings) *Scheduler {
 }
 
 // Update swaps the settings. Looks in flight finish under the old ones; the
-// next tick and the next replan use the new ones.
+// next tick replans with the new ones.
 func (s *Scheduler) Update(set Settings) {
 	s.settings.Store(&set)
+	s.dirty.Store(true)
 }
 
 // Stretch is the factor intervals are currently multiplied by to fit the
@@ -211,6 +213,9 @@ func (s *Scheduler) drain(cancel context.CancelFunc) {
 // would let through.
 func (s *Scheduler) tick(ctx context.Context) {
 	s.ticked.Store(s.opts.Clock.Now().UnixMilli())
+	if s.dirty.Swap(false) {
+		s.replan(ctx)
+	}
 	set := s.settings.Load()
 	if !set.Polling {
 		return
@@ -377,10 +382,16 @@ func (s *Scheduler) replan(ctx context.Context) {
 func (s *Scheduler) logIntervalChange(effective time.Duration, stretch float64, customers int,
 	budget float64) {
 	secs := effective.Seconds()
-	if s.lastLog != 0 && math.Abs(secs-s.lastLog)/s.lastLog < 0.05 {
+	s.mu.Lock()
+	last := s.lastLog
+	changed := last == 0 || math.Abs(secs-last)/last >= 0.05
+	if changed {
+		s.lastLog = secs
+	}
+	s.mu.Unlock()
+	if !changed {
 		return
 	}
-	s.lastLog = secs
 	log := s.opts.Logger.Info
 	if stretch > 1 {
 		log = s.opts.Logger.Warn

@@ -8,7 +8,6 @@ import (
 	"os"
 
 	"github.com/opencals-sync/opencals-sync/config"
-	"github.com/opencals-sync/opencals-sync/diff"
 	"github.com/opencals-sync/opencals-sync/store"
 )
 
@@ -21,18 +20,10 @@ func (g *globalFlags) loadConfig() (*config.Config, error) {
 	return config.Load(g.configPath, os.Environ())
 }
 
-// openStore opens the configured database with the configured diff policy.
+// openStore opens the configured database for the short commands, which
+// never diff (the daemon sets the diff policy itself).
 func openStore(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*store.DB, error) {
-	policy := storePolicy(cfg)
-	return store.Open(ctx, cfg.Database, store.Options{Logger: logger, Policy: &policy})
-}
-
-// storePolicy is the part of the config the store applies while diffing.
-func storePolicy(cfg *config.Config) store.Policy {
-	return store.Policy{
-		Baseline: diff.Baseline(cfg.Sync.Baseline),
-		CatchUp:  cfg.Sync.Completion.CatchUp,
-	}
+	return store.Open(ctx, cfg.Database, store.Options{Logger: logger})
 }
 
 // withStore runs fn with the configured store open, for the short commands

@@ -42,6 +42,11 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "auto",
 		"log format: auto (coloured on a terminal, else JSON), text or json")
 	root.AddCommand(
+		newRunCmd(&g),
+		newOnceCmd(&g),
+		newStatusCmd(&g),
+		newCustomersCmd(&g),
+		newConfigCmd(&g),
 		newSandboxCmd(&g),
 	)
 	return root
