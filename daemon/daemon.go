@@ -109,6 +109,7 @@ func open(ctx context.Context, opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.metrics.WatchCustomers(d.db)
 	return d, nil
 }
 

@@ -113,6 +113,7 @@ func (r *storeRunner) run(ctx context.Context, d *Daemon) error {
 		Metrics: d.metrics, Tick: d.opts.Tick, Sweep: d.opts.Sweep,
 	}, settingsOf(d.cfg.Load()))
 	r.scheduler.Store(sch)
+	d.metrics.WatchBudget(id, r.client.Limiter())
 	// A reload between reading the settings and publishing the scheduler
 	// would otherwise be missed.
 	sch.Update(settingsOf(d.cfg.Load()))
@@ -205,6 +206,7 @@ func (d *Daemon) reconcileRunners(cfg *config.Config) {
 		if !ok || !sameConnection(r.cfg, sc) {
 			d.logger.Info("stopping store for a config change", "store", name)
 			r.stop()
+			d.metrics.WatchBudget(r.storeID, nil)
 			delete(d.runners, name)
 		}
 	}

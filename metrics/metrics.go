@@ -27,6 +27,7 @@ type Metrics struct {
 	lookDuration      *prometheus.HistogramVec
 	effectiveInterval *prometheus.GaugeVec
 	events            *prometheus.CounterVec
+	scraped           *scraped
 }
 
 // New registers the metrics, plus the Go runtime and process collectors.
@@ -59,11 +60,13 @@ func New() *Metrics {
 			Namespace: namespace, Name: "events_total",
 			Help: "Events recorded in the outbox by type and source.",
 		}, []string{"type", "source"}),
+		scraped: newScraped(),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.apiRequests, m.apiLatency, m.looks, m.lookDuration, m.effectiveInterval, m.events,
+		m.scraped,
 	)
 	return m
 }

@@ -99,7 +99,7 @@ func New(opts Options, s Settings) *Scheduler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	opts.Logger = opts.Logger.With("component", "sync", "store", opts.StoreID)
+	opts.Logger = opts.Logger.With("component", "sync", "store_id", opts.StoreID)
 	if opts.Metrics == nil {
 		opts.Metrics = nopMetrics{}
 	}
