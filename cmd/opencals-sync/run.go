@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
+	gosync "sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/opencals-sync/opencals-sync/daemon"
+	"github.com/opencals-sync/opencals-sync/sdnotify"
 )
 
 func newRunCmd(g *globalFlags) *cobra.Command {
@@ -17,9 +21,35 @@ apply while running (an invalid edit is logged and ignored), and SIGHUP
 reloads it too. On shutdown, looks in flight finish first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return daemon.Run(cmd.Context(), g.daemonOptions(cmd))
+			return g.runUnderSystemd(cmd)
 		},
 	}
+}
+
+// runUnderSystemd runs the daemon, telling systemd about its life cycle and
+// feeding its watchdog when NOTIFY_SOCKET says it is watching (no-ops
+// otherwise). The watchdog stops only after the daemon has.
+func (g *globalFlags) runUnderSystemd(cmd *cobra.Command) error {
+	logger, err := g.logger(cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	notifier, err := sdnotify.FromEnviron(os.Environ(), os.Getpid(),
+		sdnotify.Options{Logger: logger})
+	if err != nil {
+		return fmt.Errorf("reading systemd's environment: %w", err)
+	}
+	opts := g.daemonOptions(cmd)
+	opts.Notify = notifier.Hook()
+
+	ctx, cancel := context.WithCancel(cmd.Context())
+	defer cancel()
+	var wg gosync.WaitGroup
+	wg.Go(func() { _ = notifier.RunWatchdog(ctx) })
+	err = daemon.Run(ctx, opts)
+	cancel()
+	wg.Wait()
+	return err
 }
 
 func newOnceCmd(g *globalFlags) *cobra.Command {
