@@ -25,6 +25,7 @@ import (
 	"github.com/opencals-sync/opencals-sync/admin"
 	"github.com/opencals-sync/opencals-sync/config"
 	"github.com/opencals-sync/opencals-sync/customer"
+	"github.com/opencals-sync/opencals-sync/deliver"
 	"github.com/opencals-sync/opencals-sync/diff"
 	"github.com/opencals-sync/opencals-sync/logging"
 	"github.com/opencals-sync/opencals-sync/metrics"
@@ -63,6 +64,7 @@ type Daemon struct {
 	logger  *slog.Logger
 	db      *store.DB
 	metrics *metrics.Metrics
+	deliver *deliver.Dispatcher
 
 	mu       gosync.Mutex // guards the fields below and reloads
 	runCtx   context.Context
@@ -110,6 +112,11 @@ func open(ctx context.Context, opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.metrics.WatchCustomers(d.db)
+	d.deliver = deliver.NewDispatcher(deliver.Options{Store: d.db, Clock: opts.Clock,
+		Logger: d.logger, Metrics: d.metrics, Concurrency: cfg.Delivery.Concurrency})
+	if err := d.updateEndpoints(cfg); err != nil {
+		return nil, errors.Join(err, d.db.Close())
+	}
 	return d, nil
 }
 
@@ -138,6 +145,12 @@ func (d *Daemon) run(ctx context.Context) error {
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	// The dispatcher outlives the schedulers at shutdown, so events they
+	// record last are still attempted: it stops when stopDelivery is called.
+	deliverCtx, stopDelivery := context.WithCancel(context.WithoutCancel(gctx))
+	defer stopDelivery()
+	deliverDone := make(chan error, 1)
+	go func() { deliverDone <- d.deliver.Run(deliverCtx) }()
 	g.Go(func() error { return watcher.Run(gctx) })
 	g.Go(func() error { return d.reloadOnHangup(gctx, watcher) })
 	if adminSrv != nil {
@@ -156,9 +169,22 @@ func (d *Daemon) run(ctx context.Context) error {
 	d.mu.Lock()
 	d.stopRunners()
 	d.mu.Unlock()
-	err = g.Wait()
+	stopDelivery()
+	err = errors.Join(g.Wait(), <-deliverDone)
 	d.logger.Info("opencals-sync stopped")
 	return err
+}
+
+// updateEndpoints builds the configured endpoints and hands them to the
+// dispatcher; on error the dispatcher keeps the endpoints it has.
+func (d *Daemon) updateEndpoints(cfg *config.Config) error {
+	eps, err := deliver.EndpointsFromConfig(cfg.Endpoints, deliver.BuildOptions{
+		UserAgent: "opencals-sync/" + d.opts.Version, Clock: d.opts.Clock, Logger: d.logger})
+	if err != nil {
+		return err
+	}
+	d.deliver.Update(eps)
+	return nil
 }
 
 // reloadOnHangup turns SIGHUP into a forced reload.
@@ -189,6 +215,9 @@ func (d *Daemon) apply(cfg *config.Config) {
 	for _, key := range restartOnly(old, cfg) {
 		d.logger.Warn("config change takes effect after a restart", "key", key)
 	}
+	if err := d.updateEndpoints(cfg); err != nil {
+		d.logger.Error("endpoints not updated; keeping the running ones", "err", err)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.reconcileRunners(cfg)
@@ -205,6 +234,9 @@ func restartOnly(old, cfg *config.Config) []string {
 	}
 	if old.Log.Format != cfg.Log.Format {
 		keys = append(keys, "log.format")
+	}
+	if old.Delivery.Concurrency != cfg.Delivery.Concurrency {
+		keys = append(keys, "delivery.concurrency")
 	}
 	return keys
 }

@@ -110,7 +110,7 @@ func (r *storeRunner) run(ctx context.Context, d *Daemon) error {
 	sch := sync.New(sync.Options{
 		StoreID: id, API: r.client, Store: d.db, Budget: r.client.Limiter(),
 		Clock: d.opts.Clock, Logger: d.logger.With("store", r.cfg.Name),
-		Metrics: d.metrics, Tick: d.opts.Tick, Sweep: d.opts.Sweep,
+		Metrics: d.metrics, Tick: d.opts.Tick, Sweep: d.opts.Sweep, Notify: d.deliver.Notify,
 	}, settingsOf(d.cfg.Load()))
 	r.scheduler.Store(sch)
 	d.metrics.WatchBudget(id, r.client.Limiter())

@@ -28,6 +28,7 @@ type Metrics struct {
 	effectiveInterval *prometheus.GaugeVec
 	events            *prometheus.CounterVec
 	scraped           *scraped
+	delivery          deliveryMetrics
 }
 
 // New registers the metrics, plus the Go runtime and process collectors.
@@ -60,7 +61,8 @@ func New() *Metrics {
 			Namespace: namespace, Name: "events_total",
 			Help: "Events recorded in the outbox by type and source.",
 		}, []string{"type", "source"}),
-		scraped: newScraped(),
+		scraped:  newScraped(),
+		delivery: newDeliveryMetrics(),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
@@ -68,6 +70,7 @@ func New() *Metrics {
 		m.apiRequests, m.apiLatency, m.looks, m.lookDuration, m.effectiveInterval, m.events,
 		m.scraped,
 	)
+	m.Registry.MustRegister(m.delivery.collectors()...)
 	return m
 }
 
