@@ -48,6 +48,7 @@ func newRootCmd() *cobra.Command {
 		newCustomersCmd(&g),
 		newConfigCmd(&g),
 		newSandboxCmd(&g),
+		newDemoCmd(),
 		newHealthCmd(&g),
 	)
 	return root
