@@ -159,36 +159,75 @@ func (r *storeRunner) resolvedID(ctx context.Context) (string, error) {
 	}
 }
 
-// healthy fails when the store's scheduler stopped ticking, or when its
-// most overdue customer waits longer than twice the effective maximum age:
-// polling has stalled (budget exhausted, API down, tokens refused…).
+// healthy gathers what tells whether the store's polling works and judges
+// it with healthFacts.check.
 func (r *storeRunner) healthy(ctx context.Context, db *store.DB, now time.Time) error {
 	select {
 	case <-r.done:
 		return errors.New("not running")
 	default:
 	}
+	f := healthFacts{now: now, started: r.started}
 	sch := r.scheduler.Load()
 	if sch == nil {
-		if now.Sub(r.started) > time.Minute {
-			return errors.New("store id still unknown")
-		}
-		return nil
+		return f.check()
 	}
-	if now.Sub(sch.LastTick()) > time.Minute {
-		return errors.New("scheduler not ticking")
-	}
-	if !sch.Polling() {
-		return nil
-	}
+	f.resolved, f.polling = true, sch.Polling()
+	f.lastTick, f.lastSuccess = sch.LastTick(), sch.LastSuccess()
+	f.limit = 2 * time.Duration(float64(r.maxAge())*sch.Stretch())
 	due, err := db.DueCustomers(ctx, r.storeID, now, 1)
 	if err != nil {
 		return err
 	}
-	limit := 2 * time.Duration(float64(r.maxAge())*sch.Stretch())
-	if len(due) > 0 && now.Sub(due[0].NextPollAt) > limit {
+	if len(due) > 0 {
+		f.oldestDue = due[0].NextPollAt
+	}
+	counts, err := db.CountCustomers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range counts {
+		f.active = f.active || (c.StoreID == r.storeID && c.State == store.CustomerActive && c.Count > 0)
+	}
+	return f.check()
+}
+
+// healthFacts is what readiness knows about one store's polling.
+type healthFacts struct {
+	now, started      time.Time
+	resolved, polling bool // the store id is known; the mode polls
+	lastTick          time.Time
+	lastSuccess       time.Time // zero if no look succeeded since start
+	oldestDue         time.Time // the most overdue customer's due time; zero if none
+	active            bool      // the store has active customers
+	limit             time.Duration
+}
+
+// check fails when the scheduler stopped, when a customer waits longer than
+// the limit (twice the effective maximum age), or when no look succeeded for
+// that long although there are customers: polling has stalled (API down,
+// budget exhausted, every token refused…).
+func (f healthFacts) check() error {
+	switch {
+	case !f.resolved:
+		if f.now.Sub(f.started) > time.Minute {
+			return errors.New("store id still unknown")
+		}
+		return nil
+	case f.now.Sub(f.lastTick) > time.Minute:
+		return errors.New("scheduler not ticking")
+	case !f.polling:
+		return nil
+	case !f.oldestDue.IsZero() && f.now.Sub(f.oldestDue) > f.limit:
 		return fmt.Errorf("polling stalled: a customer is overdue by %s",
-			now.Sub(due[0].NextPollAt).Round(time.Second))
+			f.now.Sub(f.oldestDue).Round(time.Second))
+	}
+	since := f.lastSuccess
+	if since.IsZero() {
+		since = f.started
+	}
+	if f.active && f.now.Sub(since) > f.limit {
+		return fmt.Errorf("polling stalled: no successful look for %s", f.now.Sub(since).Round(time.Second))
 	}
 	return nil
 }
