@@ -68,6 +68,9 @@ var (
 	ErrInvalidEndpoint = errors.New("invalid endpoint")
 	// ErrUnknownEndpoint names an endpoint that is not configured.
 	ErrUnknownEndpoint = errors.New("unknown endpoint")
+	// ErrDisabled names an endpoint a 410 Gone disabled.
+	ErrDisabled = errors.New("endpoint disabled (it answered 410 Gone); " +
+		"`opencals-sync events enable` resumes it")
 	// ErrRunning is returned by Run and DeliverNow while Run is running.
 	ErrRunning = errors.New("dispatcher already running")
 )

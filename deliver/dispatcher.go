@@ -268,9 +268,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 // DeliverNow attempts the given deliveries once each, at once, outside the
 // queue's order, and records the outcomes as Run would (a 410 Gone
-// disables the endpoint). The endpoints are those of the last Update. It
-// serves `opencals-sync trigger`, whose test deliveries the store holds
-// back from Run for this caller.
+// disables the endpoint). The endpoints are those of the last Update; a
+// delivery to an unknown or disabled one is not attempted, and the error
+// wraps ErrUnknownEndpoint or ErrDisabled. It serves `opencals-sync
+// trigger`, whose test deliveries the store holds back from Run for this
+// caller.
 func (d *Dispatcher) DeliverNow(ctx context.Context,
 	pds []store.PendingDelivery,
 ) ([]Outcome, error) {
@@ -287,9 +289,15 @@ func (d *Dispatcher) DeliverNow(ctx context.Context,
 	r.setEndpoints(ctx, eps)
 	var errs []error
 	for _, pd := range pds {
-		if r.endpoints[pd.Endpoint] == nil {
+		ep := r.endpoints[pd.Endpoint]
+		switch {
+		case ep == nil:
 			errs = append(errs, fmt.Errorf("delivering event %s: endpoint %s: %w",
 				pd.EventID, pd.Endpoint, ErrUnknownEndpoint))
+			continue
+		case ep.disabled:
+			errs = append(errs, fmt.Errorf("delivering event %s: endpoint %s: %w",
+				pd.EventID, pd.Endpoint, ErrDisabled))
 			continue
 		}
 		r.inflight[keyOf(pd)] = true
