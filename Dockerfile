@@ -4,7 +4,8 @@
 # non-root user, state in a volume, config from a mounted file.
 #
 #   docker build --build-arg VERSION=$(git describe --tags --always) -t opencals-sync .
-#   docker run -d -v "$PWD/config:/etc/opencals-sync:ro" -v opencals-state:/var/lib/opencals-sync opencals-sync
+#   docker run -d -v "$PWD/config:/etc/opencals-sync:ro" \
+#     -v opencals-state:/var/lib/opencals-sync opencals-sync
 #
 # See docker-compose.yaml for a fuller example (secrets, read-only root).
 
