@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -106,7 +107,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			w.Logger.Debug("config directory event", "name", ev.Name, "op", ev.Op.String())
+			if !w.concerns(ev.Name) {
+				continue
+			}
+			w.Logger.Debug("config file event", "name", ev.Name, "op", ev.Op.String())
 			if timer == nil {
 				timer = clock.NewTimer(debounce)
 				fire = timer.Chan()
@@ -124,6 +128,15 @@ func (w *Watcher) Run(ctx context.Context) error {
 			w.check(true)
 		}
 	}
+}
+
+// concerns says whether a file event in the directory may change the
+// config: the file itself, or the "..data" symlink swaps by which
+// Kubernetes updates a mounted ConfigMap. Other files (logs, the database)
+// are ignored.
+func (w *Watcher) concerns(name string) bool {
+	base := filepath.Base(name)
+	return base == filepath.Base(w.Path) || strings.HasPrefix(base, "..")
 }
 
 // check loads the file if its content changed (or always, when forced by a

@@ -152,6 +152,20 @@ func TestWatcherDebouncesSplitWrites(t *testing.T) {
 	}
 }
 
+func TestWatcherIgnoresOtherFiles(t *testing.T) {
+	t.Parallel()
+	b := startWatcher(t, withInterval("1m"))
+	writeFile(t, filepath.Join(filepath.Dir(b.path), "state.db-wal"), "noise")
+	// Kubernetes swaps a "..data" symlink; that must count.
+	writeFile(t, b.path, withInterval("7m"))
+	writeFile(t, filepath.Join(filepath.Dir(b.path), "..data"), "swap")
+	b.settle(t)
+	b.wantApplied(t, 7*time.Minute)
+	if strings.Contains(b.logs.String(), "state.db-wal") {
+		t.Errorf("an unrelated file was considered:\n%s", b.logs)
+	}
+}
+
 func TestWatcherReloadOnSignal(t *testing.T) {
 	t.Parallel()
 	b := startWatcher(t, withInterval("1m"))
