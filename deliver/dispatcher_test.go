@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/opencals-sync/opencals-sync/event"
 	"github.com/opencals-sync/opencals-sync/store"
@@ -377,5 +379,116 @@ func TestBodyIsStoredBytesAndSignatureVerifies(t *testing.T) {
 	}
 	if !independentOpencals(r.header, "Opencals-Signature", "endpoint-secret", r.body) {
 		t.Errorf("signature %q does not verify", r.header.Get("Opencals-Signature"))
+	}
+}
+
+// flakyStore fails RecordAttempts as many times as told.
+type flakyStore struct {
+	Store
+	failures atomic.Int32
+	failed   chan struct{}
+}
+
+func (s *flakyStore) RecordAttempts(ctx context.Context, recs []store.AttemptRecord) error {
+	if s.failures.Add(-1) >= 0 {
+		s.failed <- struct{}{}
+		return errors.New("disk full")
+	}
+	return s.Store.RecordAttempts(ctx, recs)
+}
+
+func TestRecordFailurePausesUntilRescan(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	rc := newReceiver(t, always(http.StatusOK))
+	ep := httpEndpoint(t, "crm", rc.srv.URL)
+	h.register(ep)
+	flaky := &flakyStore{Store: h.db, failed: make(chan struct{}, 1)}
+	flaky.failures.Store(1)
+	d := NewDispatcher(Options{Store: flaky, Clock: h.clock, Metrics: h.metrics,
+		Jitter: halfJitter})
+	d.Update([]Endpoint{ep})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+
+	ids := h.add("order.paid/o1/paid:1")
+	d.Notify()
+	<-flaky.failed
+	// Not recorded, so still due: the rescan brings it back (that nothing
+	// is claimed before it is TestUnrecordedOutcomeStallsClaims's job).
+	h.clock.Advance(DefaultRescan)
+	if o := h.metrics.next(t, 1)[0]; o.EventID != ids[0] || o.State != store.DeliveryDelivered {
+		t.Fatalf("after the rescan: %+v; want the event delivered", o)
+	}
+	if got := len(rc.requests()); got != 2 {
+		t.Errorf("endpoint got %d requests; want 2 (the unrecorded one, then one retry)", got)
+	}
+}
+
+// countingStore answers every query with nothing and counts the claims.
+type countingStore struct {
+	Store
+	claims int
+}
+
+func (s *countingStore) RegisterEndpoints(_ context.Context, ts []store.EndpointTarget,
+	_ time.Time,
+) ([]store.EndpointState, error) {
+	return make([]store.EndpointState, len(ts)), nil
+}
+
+func (s *countingStore) FanOut(context.Context, []store.EndpointTarget, time.Time) (int, error) {
+	return 0, nil
+}
+
+func (s *countingStore) DueDeliveries(context.Context, []string, time.Time, int,
+	[]store.DeliveryKey,
+) ([]store.PendingDelivery, error) {
+	s.claims++
+	return nil, nil
+}
+
+func (s *countingStore) NextDeliveryDue(context.Context, []string, time.Time) (time.Time,
+	error,
+) {
+	return time.Time{}, nil
+}
+
+func (s *countingStore) DeliveryBacklog(context.Context, []string) (store.Backlog, error) {
+	return store.Backlog{}, nil
+}
+
+// TestUnrecordedOutcomeStallsClaims pins the rule the integration test
+// above cannot see: after outcomes fail to be recorded, nothing is claimed
+// (and so resent) until the next rescan.
+func TestUnrecordedOutcomeStallsClaims(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := &countingStore{}
+	d := NewDispatcher(Options{Store: st, Clock: clockwork.NewFakeClockAt(t0)})
+	r := d.newRun(ctx)
+	defer r.cancelAttempts()
+	r.setEndpoints(ctx, []Endpoint{{Name: "crm", Handler: HandlerFunc(
+		func(context.Context, event.Event) error { return nil })}})
+	r.work(ctx)
+	if st.claims != 1 {
+		t.Fatalf("claims at start = %d; want 1", st.claims)
+	}
+
+	r.recording = true
+	_ = r.finish(recordedBatch{err: errors.New("disk full")})
+	r.work(ctx)
+	if st.claims != 1 {
+		t.Errorf("claims after an unrecorded batch = %d; want still 1", st.claims)
+	}
+	r.rescan(ctx)
+	r.work(ctx)
+	if st.claims != 2 {
+		t.Errorf("claims after the rescan = %d; want 2", st.claims)
 	}
 }

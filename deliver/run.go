@@ -3,6 +3,7 @@ package deliver
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -46,6 +47,10 @@ type run struct {
 	fanOut  bool      // events may have been committed since the last fan-out
 	dirty   bool      // deliveries may have become due
 	nextDue time.Time // the earliest future due time known, zero if none
+	// stalled stops claims after outcomes could not be recorded: the
+	// deliveries are still due in the store, and claiming them again at
+	// once would resend them in a loop. The next rescan resumes.
+	stalled bool
 
 	counts   summary
 	outcomes []Outcome // kept for DeliverNow only
@@ -186,12 +191,15 @@ func (r *run) work(ctx context.Context) {
 		r.nextDue = time.Time{}
 		return
 	}
-	if r.dirty && len(r.queue) < r.d.opts.Concurrency {
+	if r.dirty && !r.stalled && len(r.queue) < r.d.opts.Concurrency {
 		r.dirty = false
 		r.refill(ctx, now)
 	}
 	r.startQueued()
 }
+
+// TODO: cap each endpoint's share of the slots: a slow endpoint with a
+// backlog can hold every slot for up to its timeout while others wait.
 
 // refill claims due deliveries into the queue, up to twice the
 // concurrency, so that slots freed by results start at once without a
@@ -317,8 +325,9 @@ func (r *run) finish(b recordedBatch) error {
 	}
 	r.dirty = true
 	if b.err != nil {
-		r.d.log.Error("recording delivery attempts", "attempts", len(b.results),
-			"error", b.err)
+		r.stalled = true
+		r.d.log.Error("recording delivery attempts; pausing until the next rescan",
+			"attempts", len(b.results), "error", b.err)
 	} else {
 		for i := range b.outcomes {
 			r.after(b.results[i], b.outcomes[i])
@@ -372,10 +381,12 @@ func (r *run) decide(res attemptResult) (store.AttemptRecord, Outcome) {
 
 // after logs, counts and acts on one recorded outcome.
 func (r *run) after(res attemptResult, o Outcome) {
-	log := r.d.log.With("endpoint", o.Endpoint)
-	log.Debug("delivery attempt", "event_id", o.EventID, "type", o.Type,
-		"attempt", o.Attempt, "status", o.Status, "latency", o.Latency,
-		"state", o.State, "error", o.Err)
+	// The guard spares building the arguments for every attempt.
+	if r.d.log.Enabled(r.writeCtx, slog.LevelDebug) {
+		r.d.log.Debug("delivery attempt", "endpoint", o.Endpoint, "event_id", o.EventID,
+			"type", o.Type, "attempt", o.Attempt, "status", o.Status, "latency", o.Latency,
+			"state", o.State, "error", o.Err)
+	}
 	r.d.opts.Metrics.AttemptDone(o)
 	if r.keepAll {
 		r.outcomes = append(r.outcomes, o)
@@ -386,21 +397,23 @@ func (r *run) after(res attemptResult, o Outcome) {
 		r.counts.delivered++
 		if ep != nil && ep.failing {
 			ep.failing = false
-			log.Info("endpoint recovered", "event_id", o.EventID)
+			r.d.log.Info("endpoint recovered", "endpoint", o.Endpoint, "event_id", o.EventID)
 		}
 	case errors.Is(o.Err, ErrGone):
 		r.disable(ep, o)
 	case o.State == store.DeliveryFailed:
 		r.counts.failed++
-		log.Warn("delivery failed for good", "event_id", o.EventID, "type", o.Type,
-			"attempts", o.Attempt, "retry_window", res.ep.RetryWindow, "error", o.Err)
+		r.d.log.Warn("delivery failed for good", "endpoint", o.Endpoint,
+			"event_id", o.EventID, "type", o.Type, "attempts", o.Attempt,
+			"retry_window", res.ep.RetryWindow, "error", o.Err)
 		r.d.opts.Metrics.DeadLetter(o.Endpoint)
 	default:
 		r.counts.retried++
 		if ep != nil && !ep.failing && !res.interrupted {
 			ep.failing = true
-			log.Warn("endpoint failing; retrying on schedule", "event_id", o.EventID,
-				"status", o.Status, "error", o.Err, "next_attempt_at", o.NextAttemptAt)
+			r.d.log.Warn("endpoint failing; retrying on schedule", "endpoint", o.Endpoint,
+				"event_id", o.EventID, "status", o.Status, "error", o.Err,
+				"next_attempt_at", o.NextAttemptAt)
 		}
 	}
 }
@@ -430,7 +443,7 @@ func (r *run) disable(ep *endpointRun, o Outcome) {
 // summary of the work since the last rescan.
 func (r *run) rescan(ctx context.Context) {
 	r.register(ctx)
-	r.fanOut, r.dirty = true, true
+	r.fanOut, r.dirty, r.stalled = true, true, false
 	if c := r.counts; c != (summary{}) {
 		r.d.log.Info("deliveries", "delivered", c.delivered, "retried", c.retried,
 			"failed", c.failed)
