@@ -166,7 +166,9 @@ type Endpoint struct {
 	// Command runs with the event JSON on stdin; exit 0 means delivered.
 	Command []string `mapstructure:"command" yaml:"command"`
 	// Secret (or SecretFile) signs HTTP deliveries. Required for URL.
-	// Secrets lists further secrets during a rotation: every one signs.
+	// Secrets lists further secrets during a rotation: with
+	// standard-webhooks every one signs (receivers accept any); the opencals
+	// scheme carries one signature, made with the first secret.
 	Secret     Secret   `mapstructure:"secret" yaml:"secret"`
 	SecretFile string   `mapstructure:"secret_file" yaml:"secret_file"`
 	Secrets    []Secret `mapstructure:"secrets" yaml:"secrets"`

@@ -65,6 +65,9 @@ type Daemon struct {
 	db      *store.DB
 	metrics *metrics.Metrics
 	deliver *deliver.Dispatcher
+	// transport is shared by every HTTP endpoint across reloads, so their
+	// connections survive an edit of the config.
+	transport http.RoundTripper
 
 	mu       gosync.Mutex // guards the fields below and reloads
 	runCtx   context.Context
@@ -99,7 +102,7 @@ func open(ctx context.Context, opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{opts: opts, metrics: metrics.New(),
+	d := &Daemon{opts: opts, metrics: metrics.New(), transport: deliver.NewTransport(),
 		runners: make(map[string]*storeRunner), limiters: make(map[string]*opencals.Limiter)}
 	d.level.Set(cfg.Log.SlogLevel())
 	if d.logger, err = logging.New(opts.Logs, cfg.Log.Format, &d.level); err != nil {
@@ -179,7 +182,8 @@ func (d *Daemon) run(ctx context.Context) error {
 // dispatcher; on error the dispatcher keeps the endpoints it has.
 func (d *Daemon) updateEndpoints(cfg *config.Config) error {
 	eps, err := deliver.EndpointsFromConfig(cfg.Endpoints, deliver.BuildOptions{
-		UserAgent: "opencals-sync/" + d.opts.Version, Clock: d.opts.Clock, Logger: d.logger})
+		UserAgent: "opencals-sync/" + d.opts.Version, Clock: d.opts.Clock, Logger: d.logger,
+		Transport: d.transport})
 	if err != nil {
 		return err
 	}
