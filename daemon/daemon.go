@@ -52,8 +52,11 @@ type Options struct {
 	// Tick and Sweep, if set, override the scheduler's periods (tests).
 	Tick, Sweep time.Duration
 	// Listening, if set, is told the address of each listener once it is
-	// open ("admin"), so tests can listen on port 0.
+	// open ("admin", "webhook"), so tests can listen on port 0.
 	Listening func(name string, addr net.Addr)
+	// ReconcileGrace, if set, overrides how long hybrid mode's
+	// reconciliation waits for an event's other side (tests).
+	ReconcileGrace time.Duration
 }
 
 // Daemon is one running opencals-sync.
@@ -73,6 +76,7 @@ type Daemon struct {
 	runCtx   context.Context
 	runners  map[string]*storeRunner
 	limiters map[string]*opencals.Limiter // by API key and limits
+	recv     receiver                     // the webhook receiver
 }
 
 // Run loads the config, opens the store and runs until ctx ends. A bad
@@ -120,6 +124,9 @@ func open(ctx context.Context, opts Options) (*Daemon, error) {
 	if err := d.updateEndpoints(cfg); err != nil {
 		return nil, errors.Join(err, d.db.Close())
 	}
+	if err := d.initReceiver(); err != nil {
+		return nil, errors.Join(err, d.db.Close())
+	}
 	return d, nil
 }
 
@@ -146,6 +153,9 @@ func (d *Daemon) run(ctx context.Context) error {
 			return errors.Join(err, watcher.Close())
 		}
 	}
+	if err := d.startReceiver(cfg); err != nil {
+		return errors.Join(err, watcher.Close(), adminSrv.closeUnserved())
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	// The dispatcher outlives the schedulers at shutdown, so events they
@@ -170,6 +180,7 @@ func (d *Daemon) run(ctx context.Context) error {
 	d.opts.Notify("stopping")
 	d.logger.Info("opencals-sync stopping")
 	d.mu.Lock()
+	d.stopReceiver()
 	d.stopRunners()
 	d.mu.Unlock()
 	stopDelivery()
@@ -225,6 +236,7 @@ func (d *Daemon) apply(cfg *config.Config) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.reconcileRunners(cfg)
+	d.applyReceiver(cfg)
 }
 
 // restartOnly lists the changed keys that cannot apply while running.
@@ -314,12 +326,13 @@ func (d *Daemon) register(ctx context.Context, name string, r customer.Registrat
 	return customer.Register(ctx, run.client, d.db, storeID, r)
 }
 
-// readinessChecks: the database takes writes, and every store polled
-// recently enough.
+// readinessChecks: the database takes writes, every store polled
+// recently enough, and the webhook receiver listens when the mode wants it.
 func (d *Daemon) readinessChecks() map[string]admin.Check {
 	return map[string]admin.Check{
 		"database": d.db.CheckWritable,
 		"polling":  d.checkPolling,
+		"webhook":  d.checkReceiver,
 	}
 }
 
