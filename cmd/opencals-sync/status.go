@@ -32,6 +32,9 @@ func newStatusCmd(g *globalFlags) *cobra.Command {
 				if err := writeBacklog(cmd, cfg, db); err != nil {
 					return err
 				}
+				if err := writeReconciliation(cmd, cfg, db); err != nil {
+					return err
+				}
 				fmt.Fprintln(out)
 				return writeCustomers(out, cs, time.Now())
 			})
