@@ -69,7 +69,8 @@ func startHookRig(t *testing.T, mode config.Mode) *hookRig {
 	t.Cleanup(func() { _ = sb.Close() })
 	t.Cleanup(r.gate.openAll) // a held look must not keep the sandbox from closing
 	r.sb, r.storeID = sb, sb.StoreID()
-	if r.api, err = opencals.New(opencals.Config{BaseURL: sb.URL(), APIKey: sb.APIKey()}); err != nil {
+	r.api, err = opencals.New(opencals.Config{BaseURL: sb.URL(), APIKey: sb.APIKey()})
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.api.CloseIdleConnections)
@@ -79,7 +80,8 @@ func startHookRig(t *testing.T, mode config.Mode) *hookRig {
 	r.writeConfig(t, mode)
 	registerDirectly(t, filepath.Join(r.dir, "state.db"), sb)
 	r.start(t)
-	if r.db, err = store.Open(t.Context(), filepath.Join(r.dir, "state.db"), store.Options{}); err != nil {
+	r.db, err = store.Open(t.Context(), filepath.Join(r.dir, "state.db"), store.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = r.db.Close() })
@@ -359,7 +361,8 @@ func TestHybridDeliversAChangeOnceWhicheverSideSeesItFirst(t *testing.T) {
 	firstID := event.ID(r.storeID, event.AppointmentCreated, first.AppointmentID, "")
 	want[firstID] = "created, webhook first"
 	obj := r.object(t, cs[0], "appointment", first.AppointmentID)
-	if status := r.deliverUntilAnswered(t, event.AppointmentCreated, obj); status != http.StatusAccepted {
+	status := r.deliverUntilAnswered(t, event.AppointmentCreated, obj)
+	if status != http.StatusAccepted {
 		t.Errorf("webhook before polling = %d; want 202, a new event", status)
 	}
 	r.gate.open(cs[0].ID)
@@ -588,13 +591,15 @@ func TestReceiverSettingsApplyOnReload(t *testing.T) {
 	eventually(t, 10*time.Second, "the new path and secret in force", func() bool {
 		return r.deliver(t, event.AppointmentCanceled, ghost("after-reload")) == http.StatusAccepted
 	})
-	if status := r.deliverSigned(t, event.AppointmentCanceled, ghost("old-secret"), oldSecret); status != http.StatusUnauthorized {
+	status := r.deliverSigned(t, event.AppointmentCanceled, ghost("old-secret"), oldSecret)
+	if status != http.StatusUnauthorized {
 		t.Errorf("POST signed with the replaced secret = %d; want 401", status)
 	}
 	r.mu.Lock()
 	r.path = oldPath
 	r.mu.Unlock()
-	if status := r.deliver(t, event.AppointmentCanceled, ghost("old-path")); status != http.StatusNotFound {
+	status = r.deliver(t, event.AppointmentCanceled, ghost("old-path"))
+	if status != http.StatusNotFound {
 		t.Errorf("POST to the replaced path = %d; want 404", status)
 	}
 }

@@ -42,7 +42,10 @@ const fuzzMaxBody = 64 << 10
 // arbitrary bodies, signed correctly or carrying an arbitrary signature.
 // The seeds are in testdata/fuzz/FuzzReceiver. Run it with
 //
-//	go test ./webhook -run '^$' -fuzz '^FuzzReceiver$' -fuzztime 20s
+//	go test ./webhook -run '^$' -fuzz '^FuzzReceiver$' -fuzztime 20s -fuzzminimizetime 100x
+//
+// Bounding minimization by count keeps the workers fuzzing: by default
+// each new interesting input may be minimized for up to a minute.
 func FuzzReceiver(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, signature string, signed bool) {
 		db := &memStore{evs: make(map[string]event.Event)}

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"testing"
@@ -64,16 +63,4 @@ func signOpencals(t testing.TB, h http.Header, secret string, body []byte) {
 		t.Fatal(err)
 	}
 	s.Sign(h, "", time.Time{}, body)
-}
-
-// opencalsSignature is the hex signature of body, for the fuzz seeds.
-func opencalsSignature(t testing.TB, secret string, body []byte) string {
-	t.Helper()
-	h := http.Header{}
-	signOpencals(t, h, secret, body)
-	sig := h.Get(event.DefaultSignatureHeader)
-	if _, err := hex.DecodeString(sig); err != nil {
-		t.Fatalf("signature %q is not hex", sig)
-	}
-	return sig
 }

@@ -190,7 +190,8 @@ func TestReceiverStoresAndDispatchesAValidDeliveryOnce(t *testing.T) {
 	// A later event goes through the same dispatcher: once it has arrived,
 	// a second delivery of the first would have too.
 	next := appointmentCreated(t, "a2")
-	if status, _ := post(t, r.url, next, signedWith(t, testSecret, next)); status != http.StatusAccepted {
+	status, _ = post(t, r.url, next, signedWith(t, testSecret, next))
+	if status != http.StatusAccepted {
 		t.Fatalf("POST of another event = %d; want 202", status)
 	}
 	r.awaitDelivery(t, event.ID(event.SampleStoreID, event.AppointmentCreated, "a2", ""))
@@ -259,7 +260,8 @@ func TestReceiverRefusesBadDeliveries(t *testing.T) {
 			wantStatus: http.StatusBadRequest},
 		{name: "unknown type", body: wrap(t, "appointment.moved", sampleObject(t,
 			event.AppointmentCreated, nil)), wantStatus: http.StatusBadRequest},
-		{name: "no store id", body: []byte(`{"type":"appointment.created","data":{"object":{"id":"a"}}}`),
+		{name: "no store id",
+			body:       []byte(`{"type":"appointment.created","data":{"object":{"id":"a"}}}`),
 			wantStatus: http.StatusBadRequest},
 		{name: "wrong path", path: "/other", body: valid, wantStatus: http.StatusNotFound},
 		{name: "wrong method", method: http.MethodPut, body: valid,
@@ -418,7 +420,8 @@ func TestReceiverAnswers503WhenTheStoreFails(t *testing.T) {
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
 	body := appointmentCreated(t, "a1")
-	if status, _ := post(t, srv.URL+testPath, body, signedWith(t, testSecret, body)); status != http.StatusServiceUnavailable {
+	status, _ := post(t, srv.URL+testPath, body, signedWith(t, testSecret, body))
+	if status != http.StatusServiceUnavailable {
 		t.Errorf("POST with the store closed = %d; want 503, so that Opencals retries", status)
 	}
 	if notified.Load() {
@@ -456,7 +459,8 @@ func TestReceiverUpdateAppliesToTheNextRequest(t *testing.T) {
 		{path: "/moved", secret: "second", wantStatus: http.StatusAccepted},
 	}
 	for _, tc := range tests {
-		if status, _ := post(t, srv.URL+tc.path, body, signedWith(t, tc.secret, body)); status != tc.wantStatus {
+		status, _ := post(t, srv.URL+tc.path, body, signedWith(t, tc.secret, body))
+		if status != tc.wantStatus {
 			t.Errorf("POST %s signed with %s = %d; want %d", tc.path, tc.secret, status, tc.wantStatus)
 		}
 	}
