@@ -15,8 +15,8 @@ import (
 )
 
 // Timeouts of the receiver's listener. A delivery is small and its answer
-// comes after one insert, so a request still reading after readTimeout is
-// a stuck or hostile client.
+// comes after one insert, so a request still reading after receiverReadTimeout
+// is a stuck or hostile client.
 const (
 	receiverReadTimeout = 30 * time.Second
 	receiverIdleTimeout = 2 * time.Minute
