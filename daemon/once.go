@@ -28,6 +28,11 @@ func Once(ctx context.Context, opts Options) error {
 
 func (d *Daemon) once(ctx context.Context) error {
 	cfg := d.cfg.Load()
+	// Endpoints first: one seen for the first time starts at the newest
+	// event, and this pass's events must be queued for it.
+	if err := d.deliver.Register(ctx); err != nil {
+		return err
+	}
 	failed := 0
 	for _, sc := range cfg.Stores {
 		d.mu.Lock()

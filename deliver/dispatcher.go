@@ -266,6 +266,27 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
+// Register records the endpoints of the last Update in the store without
+// running, so that every event recorded from then on is queued for them: an
+// endpoint seen for the first time starts at the newest event, and `once`
+// must not record its events before that. It fails with ErrRunning while
+// Run or DeliverNow runs.
+func (d *Dispatcher) Register(ctx context.Context) error {
+	if !d.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer d.running.Store(false)
+	r := d.newRun(ctx)
+	defer r.cancelAttempts()
+	d.mu.Lock()
+	eps := d.pending
+	d.mu.Unlock()
+	if err := r.setEndpoints(ctx, eps); err != nil {
+		return fmt.Errorf("registering endpoints: %w", err)
+	}
+	return nil
+}
+
 // DeliverNow attempts the given deliveries once each, at once, outside the
 // queue's order, and records the outcomes as Run would (a 410 Gone
 // disables the endpoint). The endpoints are those of the last Update; a

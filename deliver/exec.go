@@ -121,7 +121,7 @@ func (h *ExecHandler) Send(ctx context.Context, d Delivery) (int, error) {
 
 	err := cmd.Run()
 	h.logger.Debug("command finished", "event_id", d.EventID, "attempt", d.Attempt,
-		"output", out.String(), "error", err)
+		"output", out.String(), "err", err)
 	switch {
 	case err == nil:
 		return 0, nil

@@ -106,8 +106,9 @@ func keyOf(pd store.PendingDelivery) store.DeliveryKey {
 	return store.DeliveryKey{Endpoint: pd.Endpoint, Seq: pd.Seq}
 }
 
-// setEndpoints replaces the endpoints and registers them in the store.
-func (r *run) setEndpoints(ctx context.Context, eps []Endpoint) {
+// setEndpoints replaces the endpoints and registers them in the store; a
+// registration error is logged and returned.
+func (r *run) setEndpoints(ctx context.Context, eps []Endpoint) error {
 	next := make(map[string]*endpointRun, len(eps))
 	for _, ep := range eps {
 		if ep.RetryWindow <= 0 {
@@ -120,17 +121,18 @@ func (r *run) setEndpoints(ctx context.Context, eps []Endpoint) {
 		next[ep.Name] = er
 	}
 	r.endpoints = next
-	r.register(ctx)
+	err := r.register(ctx)
 	r.fanOut, r.dirty = true, true
+	return err
 }
 
 // register records the endpoints in the store and learns which are
 // disabled, which may have changed in another process (events enable).
-func (r *run) register(ctx context.Context) {
+func (r *run) register(ctx context.Context) error {
 	targets := r.targets(false)
 	states, err := r.d.opts.Store.RegisterEndpoints(ctx, targets, r.clock().Now())
 	if err != nil {
-		r.d.log.Error("registering endpoints", "error", err)
+		r.logError(ctx, "registering endpoints", err)
 	}
 	for i, s := range states {
 		ep := r.endpoints[targets[i].Name]
@@ -140,6 +142,7 @@ func (r *run) register(ctx context.Context) {
 		ep.disabled = s.Disabled()
 	}
 	r.enabledNames()
+	return err
 }
 
 // enabledNames lists the enabled endpoints for the store's queries and
@@ -184,7 +187,7 @@ func (r *run) work(ctx context.Context) {
 	if r.fanOut && len(r.names) > 0 {
 		r.fanOut = false
 		if _, err := r.d.opts.Store.FanOut(ctx, r.targets(true), now); err != nil {
-			r.d.log.Error("queueing new events", "error", err)
+			r.logError(ctx, "queueing new events", err)
 		}
 	}
 	if len(r.names) == 0 {
@@ -213,7 +216,7 @@ func (r *run) refill(ctx context.Context, now time.Time) {
 	}
 	pds, err := r.d.opts.Store.DueDeliveries(ctx, r.names, now, want, skip)
 	if err != nil {
-		r.d.log.Error("listing due deliveries", "error", err)
+		r.logError(ctx, "listing due deliveries", err)
 		return
 	}
 	for _, pd := range pds {
@@ -225,8 +228,18 @@ func (r *run) refill(ctx context.Context, now time.Time) {
 		return
 	}
 	if r.nextDue, err = r.d.opts.Store.NextDeliveryDue(ctx, r.names, now); err != nil {
-		r.d.log.Error("finding the next due delivery", "error", err)
+		r.logError(ctx, "finding the next due delivery", err)
 	}
+}
+
+// logError logs a store error, at debug level once ctx has ended: a
+// shutdown cancels queries in flight, and that is no failure.
+func (r *run) logError(ctx context.Context, msg string, err error) {
+	level := slog.LevelError
+	if ctx.Err() != nil {
+		level = slog.LevelDebug
+	}
+	r.d.log.Log(ctx, level, msg, "err", err)
 }
 
 // startQueued starts queued deliveries while slots are free.
@@ -327,7 +340,7 @@ func (r *run) finish(b recordedBatch) error {
 	if b.err != nil {
 		r.stalled = true
 		r.d.log.Error("recording delivery attempts; pausing until the next rescan",
-			"attempts", len(b.results), "error", b.err)
+			"attempts", len(b.results), "err", b.err)
 	} else {
 		for i := range b.outcomes {
 			r.after(b.results[i], b.outcomes[i])
@@ -385,7 +398,7 @@ func (r *run) after(res attemptResult, o Outcome) {
 	if r.d.log.Enabled(r.writeCtx, slog.LevelDebug) {
 		r.d.log.Debug("delivery attempt", "endpoint", o.Endpoint, "event_id", o.EventID,
 			"type", o.Type, "attempt", o.Attempt, "status", o.Status, "latency", o.Latency,
-			"state", o.State, "error", o.Err)
+			"state", o.State, "err", o.Err)
 	}
 	r.d.opts.Metrics.AttemptDone(o)
 	if r.keepAll {
@@ -405,14 +418,14 @@ func (r *run) after(res attemptResult, o Outcome) {
 		r.counts.failed++
 		r.d.log.Warn("delivery failed for good", "endpoint", o.Endpoint,
 			"event_id", o.EventID, "type", o.Type, "attempts", o.Attempt,
-			"retry_window", res.ep.RetryWindow, "error", o.Err)
+			"retry_window", res.ep.RetryWindow, "err", o.Err)
 		r.d.opts.Metrics.DeadLetter(o.Endpoint)
 	default:
 		r.counts.retried++
 		if ep != nil && !ep.failing && !res.interrupted {
 			ep.failing = true
 			r.d.log.Warn("endpoint failing; retrying on schedule", "endpoint", o.Endpoint,
-				"event_id", o.EventID, "status", o.Status, "error", o.Err,
+				"event_id", o.EventID, "status", o.Status, "err", o.Err,
 				"next_attempt_at", o.NextAttemptAt)
 		}
 	}
@@ -426,7 +439,7 @@ func (r *run) disable(ep *endpointRun, o Outcome) {
 	held, err := r.d.opts.Store.DisableEndpoint(r.writeCtx, o.Endpoint, "410 Gone",
 		r.clock().Now())
 	if err != nil {
-		r.d.log.Error("disabling endpoint", "endpoint", o.Endpoint, "error", err)
+		r.d.log.Error("disabling endpoint", "endpoint", o.Endpoint, "err", err)
 		return
 	}
 	if ep != nil {
@@ -454,7 +467,7 @@ func (r *run) rescan(ctx context.Context) {
 	}
 	b, err := r.d.opts.Store.DeliveryBacklog(ctx, r.names)
 	if err != nil {
-		r.d.log.Error("measuring delivery backlog", "error", err)
+		r.logError(ctx, "measuring delivery backlog", err)
 		return
 	}
 	var age time.Duration

@@ -287,7 +287,7 @@ func (r *Receiver) accept(now time.Time, h http.Header, body []byte, ev event.Ev
 		if err := json.Compact(&line, body); err == nil {
 			line.WriteByte('\n')
 			if _, err := r.opts.EventsOut.Write(line.Bytes()); err != nil {
-				r.opts.Logger.Error("writing event to file", "event_id", ev.ID, "error", err)
+				r.opts.Logger.Error("writing event to file", "event_id", ev.ID, "err", err)
 			}
 		}
 	}
