@@ -307,7 +307,7 @@ func (c *Client) logAttempt(req request, n, status int, d time.Duration, err err
 		"duration_ms", d.Milliseconds(), "attempt", n,
 	}
 	if err != nil {
-		attrs = append(attrs, "error", err.Error())
+		attrs = append(attrs, "err", err.Error())
 	}
 	c.log.Debug("api request", attrs...)
 }
