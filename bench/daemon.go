@@ -169,15 +169,15 @@ func (r *rig) memoryRows(ctx context.Context, full instance, base idling) ([]Row
 	n := formatNumber(float64(len(r.sb.customers)))
 	baseQ := Quantity{mib(base.rss), "MiB"}
 	const baseName = "same binary, idle, 0 customers"
-	sync, err := r.syncing(ctx, full)
+	window, err := r.syncing(ctx, full)
 	if err != nil {
 		return nil, fmt.Errorf("during a sync: %w", err)
 	}
 	rows := []Row{{
 		Measure: "Daemon RSS during a sync (`run`)",
 		Size: fmt.Sprintf("%s customers, first pass, sync.concurrency %d, no API limit; "+
-			"VmHWM after %s (%s looks)", n, syncConcurrency, syncWindow, formatNumber(sync.looks)),
-		Figure: Quantity{mib(sync.peak), "MiB"}, Baseline: baseQ, BaselineName: baseName,
+			"VmHWM after %s (%s looks)", n, syncConcurrency, syncWindow, formatNumber(window.looks)),
+		Figure: Quantity{mib(window.peak), "MiB"}, Baseline: baseQ, BaselineName: baseName,
 		Goal: atMostFigure(syncBudgetMiB).proposed(),
 	}}
 	peak, took, err := r.fullPass(ctx, full)
