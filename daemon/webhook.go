@@ -85,6 +85,7 @@ func (d *Daemon) reconcileReceiver(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	s.TrackSnapshots = cfg.Mode == config.ModeWebhook
 	if err := d.receiverSettings(s); err != nil {
 		return err
 	}

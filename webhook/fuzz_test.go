@@ -18,8 +18,9 @@ import (
 // memStore is an outbox in memory, so that the fuzzer runs thousands of
 // inputs a second; the loopback tests use SQLite.
 type memStore struct {
-	mu  gosync.Mutex
-	evs map[string]event.Event
+	mu    gosync.Mutex
+	evs   map[string]event.Event
+	facts []event.Type // ApplyWebhookFacts calls, by event type
 }
 
 func (m *memStore) InsertEvents(_ context.Context, evs []event.Event) ([]event.Event, error) {
@@ -33,6 +34,13 @@ func (m *memStore) InsertEvents(_ context.Context, evs []event.Event) ([]event.E
 		}
 	}
 	return inserted, nil
+}
+
+func (m *memStore) ApplyWebhookFacts(_ context.Context, ev event.Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.facts = append(m.facts, ev.Type)
+	return nil
 }
 
 // fuzzMaxBody bounds fuzzed bodies; larger ones must get 413.

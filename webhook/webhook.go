@@ -32,6 +32,9 @@ var ErrNoVerifier = errors.New("webhook receiver needs a signature verifier")
 type Store interface {
 	// InsertEvents records events durably and returns those that were new.
 	InsertEvents(ctx context.Context, evs []event.Event) ([]event.Event, error)
+	// ApplyWebhookFacts brings the stored snapshot in line with what a
+	// webhook reported (canceled, completed, moved), deriving no event.
+	ApplyWebhookFacts(ctx context.Context, ev event.Event) error
 }
 
 // Outcome classifies one request, for metrics.
@@ -71,6 +74,12 @@ type Settings struct {
 	Verifier *event.Verifier
 	// MaxBody bounds a body in bytes; zero means DefaultMaxBody.
 	MaxBody int64
+	// TrackSnapshots applies what new webhooks report to the stored
+	// snapshots, so the completion sweep never completes an appointment a
+	// webhook said was canceled or moved. For webhook mode, where no poll
+	// keeps the snapshots current; in hybrid mode polling does, and its
+	// confirmations are the reconciliation's evidence.
+	TrackSnapshots bool
 }
 
 // SettingsFromConfig builds the receiver's settings. Errors never quote a
@@ -246,6 +255,13 @@ func (r *Receiver) record(ctx context.Context, w http.ResponseWriter,
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
+	if outcome == OutcomeAccepted && r.settings.Load().TrackSnapshots {
+		// After the answer: the event is durable; this only keeps the
+		// sweep from acting on a stale snapshot.
+		if err := r.opts.Store.ApplyWebhookFacts(ctx, ev); err != nil {
+			r.log.Warn("webhook not applied to the stored snapshot", "event_id", ev.ID, "err", err)
+		}
+	}
 	return outcome
 }
 
