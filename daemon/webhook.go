@@ -25,11 +25,6 @@ const (
 	receiverShutdown = 5 * time.Second
 )
 
-// TODO: webhooks do not update the stored snapshots, so in webhook mode the
-// completion sweep works from the last poll and may complete an appointment
-// a webhook said was canceled or moved; it needs a store call that applies
-// a webhook's object to its record without deriving events.
-
 // receiver is the webhook receiver as the daemon runs it. The handler lives
 // as long as the daemon, so a reload or a mode switch only swaps its
 // settings; the listener is open in webhook and hybrid modes only. Guarded
