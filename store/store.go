@@ -87,6 +87,7 @@ type Options struct {
 // again.
 type DB struct {
 	w, r   *sql.DB
+	cp     *checkpointer
 	stmts  writeStmts
 	logger *slog.Logger
 	clock  clockwork.Clock
@@ -151,6 +152,9 @@ func (db *DB) open(ctx context.Context, path string, readConns int) error {
 		return err
 	}
 	db.r.SetMaxOpenConns(readConns)
+	if err := db.startCheckpointer(path); err != nil {
+		return err
+	}
 	return db.stmts.prepare(ctx, db.w)
 }
 
@@ -166,6 +170,8 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Add("_pragma", "synchronous(NORMAL)")
+		// Commits never checkpoint; the checkpointer does, in the background.
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 		q.Set("_txlock", "immediate")
 	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}
@@ -223,6 +229,9 @@ func (db *DB) restrictMode(path string) error {
 // WAL into the database file.
 func (db *DB) Close() error {
 	var errs []error
+	if db.cp != nil {
+		errs = append(errs, db.cp.close())
+	}
 	errs = append(errs, db.stmts.close())
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
