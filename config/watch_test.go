@@ -1,18 +1,18 @@
 package config
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/goleak"
+
+	"github.com/opencals-sync/opencals-sync/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -25,7 +25,7 @@ type watchBundle struct {
 	clock   *clockwork.FakeClock
 	watcher *Watcher
 	applied chan *Config
-	logs    *syncBuffer
+	logs    *testutil.Buffer
 }
 
 func startWatcher(t *testing.T, initial string) *watchBundle {
@@ -35,7 +35,7 @@ func startWatcher(t *testing.T, initial string) *watchBundle {
 		path:    filepath.Join(dir, "config.yaml"),
 		clock:   clockwork.NewFakeClock(),
 		applied: make(chan *Config, 10),
-		logs:    &syncBuffer{},
+		logs:    &testutil.Buffer{},
 	}
 	writeFile(t, b.path, initial)
 	logger := slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -173,7 +173,7 @@ func TestWatcherReloadOnSignal(t *testing.T) {
 	b.wantApplied(t, time.Minute)
 }
 
-func waitForLog(t *testing.T, logs *syncBuffer, want string) {
+func waitForLog(t *testing.T, logs *testutil.Buffer, want string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(logs.String(), want) {
@@ -182,22 +182,4 @@ func waitForLog(t *testing.T, logs *syncBuffer, want string) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the logger and the test at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

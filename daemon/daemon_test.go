@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/opencals-sync/opencals-sync/event"
+	"github.com/opencals-sync/opencals-sync/internal/testutil"
 	"github.com/opencals-sync/opencals-sync/opencals/sandbox"
 	"github.com/opencals-sync/opencals-sync/store"
 )
@@ -35,7 +36,7 @@ type e2e struct {
 	dir     string
 	config  string
 	admin   string
-	logs    *syncBuffer
+	logs    *testutil.Buffer
 	db      *store.DB // a second handle, for reading what the daemon wrote
 	storeID string
 	stop    func()
@@ -83,7 +84,7 @@ func startE2E(t *testing.T, customers int) *e2e {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sb.Close() })
-	e := &e2e{sb: sb, dir: t.TempDir(), logs: &syncBuffer{}, storeID: sb.StoreID()}
+	e := &e2e{sb: sb, dir: t.TempDir(), logs: &testutil.Buffer{}, storeID: sb.StoreID()}
 	e.config = filepath.Join(e.dir, "config.yaml")
 	e.writeConfig(t, fastSync)
 
@@ -309,22 +310,4 @@ func grep(text, substr string) string {
 		}
 	}
 	return strings.Join(out, "\n")
-}
-
-// syncBuffer is a bytes.Buffer safe for the daemon's logger and the test.
-type syncBuffer struct {
-	mu  gosync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opencals-sync/opencals-sync/event"
+	"github.com/opencals-sync/opencals-sync/internal/testutil"
 	"github.com/opencals-sync/opencals-sync/listen"
 	"github.com/opencals-sync/opencals-sync/opencals"
 	"github.com/opencals-sync/opencals-sync/opencals/sandbox"
@@ -48,7 +49,7 @@ endpoints: [{name: receiver, url: %q, secret: once-secret}]
 	}
 	registerDirectly(t, filepath.Join(dir, "state.db"), sb)
 	once := func() error {
-		return Once(context.Background(), Options{ConfigPath: cfgPath, Logs: &syncBuffer{}, Version: "test"})
+		return Once(context.Background(), Options{ConfigPath: cfgPath, Logs: &testutil.Buffer{}, Version: "test"})
 	}
 
 	// The first pass is the silent baseline.

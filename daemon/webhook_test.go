@@ -18,6 +18,7 @@ import (
 
 	"github.com/opencals-sync/opencals-sync/config"
 	"github.com/opencals-sync/opencals-sync/event"
+	"github.com/opencals-sync/opencals-sync/internal/testutil"
 	"github.com/opencals-sync/opencals-sync/opencals"
 	"github.com/opencals-sync/opencals-sync/opencals/sandbox"
 	"github.com/opencals-sync/opencals-sync/store"
@@ -44,7 +45,7 @@ type hookRig struct {
 	handler *countingHandler
 	db      *store.DB
 	storeID string
-	logs    *syncBuffer
+	logs    *testutil.Buffer
 
 	mu      gosync.Mutex
 	webhook string // the receiver's address, "" until it opens
@@ -54,7 +55,7 @@ type hookRig struct {
 
 func startHookRig(t *testing.T, mode config.Mode) *hookRig {
 	t.Helper()
-	r := &hookRig{gate: newListGate(), dir: t.TempDir(), logs: &syncBuffer{},
+	r := &hookRig{gate: newListGate(), dir: t.TempDir(), logs: &testutil.Buffer{},
 		path: webhookPath, secret: hookSecret}
 	sb, err := sandbox.New(sandbox.Config{Customers: 2, Seed: 7,
 		RateLimit:      sandbox.Limit{Requests: 1000, Per: time.Minute},
@@ -623,7 +624,7 @@ webhook: {listen: %q, secret: %s}
 	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err = Run(t.Context(), Options{ConfigPath: path, Logs: &syncBuffer{}, Version: "test"})
+	err = Run(t.Context(), Options{ConfigPath: path, Logs: &testutil.Buffer{}, Version: "test"})
 	if err == nil || !strings.Contains(err.Error(), "webhook listener") {
 		t.Errorf("Run() with the webhook port taken = %v; want a webhook listener error", err)
 	}

@@ -7,37 +7,24 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	gosync "sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/opencals-sync/opencals-sync/event"
+	"github.com/opencals-sync/opencals-sync/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// lockedBuffer collects what the demo writes from several goroutines.
-type lockedBuffer struct {
-	mu  gosync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) types(t *testing.T) map[event.Type]int {
+// eventTypes counts the events in --events-out lines by type.
+func eventTypes(t *testing.T, lines []byte) map[event.Type]int {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	seen := make(map[event.Type]int)
-	sc := bufio.NewScanner(bytes.NewReader(b.buf.Bytes()))
+	sc := bufio.NewScanner(bytes.NewReader(lines))
 	for sc.Scan() {
 		var ev event.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
@@ -53,7 +40,7 @@ func (b *lockedBuffer) types(t *testing.T) map[event.Type]int {
 func TestDemoShowsEverySixTypes(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
-	events, out := &lockedBuffer{}, &lockedBuffer{}
+	events, out := &testutil.Buffer{}, &testutil.Buffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
@@ -64,10 +51,10 @@ func TestDemoShowsEverySixTypes(t *testing.T) {
 
 	ticker := time.NewTicker(200 * time.Millisecond)
 	defer ticker.Stop()
-	for len(events.types(t)) < len(event.Types) {
+	for len(eventTypes(t, events.Bytes())) < len(event.Types) {
 		select {
 		case err := <-done:
-			t.Fatalf("demo ended early: %v; output:\n%s", err, out.buf.String())
+			t.Fatalf("demo ended early: %v; output:\n%s", err, out.String())
 		case <-ticker.C:
 		}
 	}
@@ -78,7 +65,7 @@ func TestDemoShowsEverySixTypes(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "state.db")); err != nil {
 		t.Errorf("--data kept no database: %v", err)
 	}
-	t.Logf("received %v", events.types(t))
+	t.Logf("received %v", eventTypes(t, events.Bytes()))
 }
 
 func TestDemoRemovesItsTemporaryDirectory(t *testing.T) {

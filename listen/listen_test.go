@@ -15,27 +15,10 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/opencals-sync/opencals-sync/event"
+	"github.com/opencals-sync/opencals-sync/internal/testutil"
 )
 
 var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // start runs a receiver for the test.
 func start(t *testing.T, opts Options) *Receiver {
@@ -104,7 +87,7 @@ func TestReceiverVerifiesPrintsAndCounts(t *testing.T) {
 	t.Parallel()
 	whsec := "whsec_" + base64.StdEncoding.EncodeToString([]byte("listen key"))
 	var (
-		out, events syncBuffer
+		out, events testutil.Buffer
 		mu          sync.Mutex
 		got         []event.Type
 	)
@@ -191,7 +174,7 @@ func TestReceiverVerifiesPrintsAndCounts(t *testing.T) {
 func TestReceiverRequiredScheme(t *testing.T) {
 	t.Parallel()
 	whsec := "whsec_" + base64.StdEncoding.EncodeToString([]byte("k"))
-	var out syncBuffer
+	var out testutil.Buffer
 	r := start(t, Options{Secrets: []string{whsec}, Scheme: event.SchemeStandardWebhooks,
 		Out: &out})
 	ev, body := sample(t, event.OrderPaid)
@@ -209,7 +192,7 @@ func TestReceiverRequiredScheme(t *testing.T) {
 
 func TestReceiverEitherSchemeWithPlainSecret(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
+	var out testutil.Buffer
 	r := start(t, Options{Secrets: []string{"plain"}, Out: &out})
 	whsec := "whsec_" + base64.StdEncoding.EncodeToString([]byte("k"))
 	ev, body := sample(t, event.OrderPaid)
