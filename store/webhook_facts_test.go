@@ -41,12 +41,6 @@ func TestWebhookFactsKeepTheSweepHonest(t *testing.T) {
 	if err := db.ApplyWebhookFacts(ctx, factEvent(t, event.AppointmentRescheduled, "moved", moved)); err != nil {
 		t.Fatal(err)
 	}
-	// An older reschedule arriving late never undoes the newer one.
-	stale := map[string]any{"id": "moved", "from": end, "to": end.Add(time.Hour),
-		"updatedAt": t0.Add(5 * time.Minute)}
-	if err := db.ApplyWebhookFacts(ctx, factEvent(t, event.AppointmentRescheduled, "moved", stale)); err != nil {
-		t.Fatal(err)
-	}
 
 	res, err := db.SweepCompletions(ctx, "s1", end.Add(time.Minute))
 	if err != nil {
@@ -61,6 +55,35 @@ func TestWebhookFactsKeepTheSweepHonest(t *testing.T) {
 	}
 	if got := kinds(res.Events); len(got) != 1 || got[0] != "appointment.completed moved" {
 		t.Errorf("sweep at the new end = %v; want the moved appointment", got)
+	}
+	if !res.Events[0].OccurredAt.Equal(newEnd) {
+		t.Errorf("completion occurred at %v; want the new end %v", res.Events[0].OccurredAt, newEnd)
+	}
+}
+
+// TestPollClearsWebhookFacts: the polled columns keep the last poll's view,
+// so polling still derives the canceled event (a confirmation in the
+// outbox), and its write replaces the webhook's note.
+func TestPollClearsWebhookFacts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openTest(t, Options{})
+	addCustomer(t, db, "s1", "c1")
+	end := t0.Add(time.Hour)
+	a := booked("a1", end)
+	apply(t, db, "s1", "c1", snapshot(t, "s1", "c1", []appt{a}, nil), t0)
+	if err := db.ApplyWebhookFacts(ctx, factEvent(t, event.AppointmentCanceled, "a1",
+		map[string]any{"id": "a1"})); err != nil {
+		t.Fatal(err)
+	}
+
+	a.status, a.updated = "canceled", t0.Add(time.Minute)
+	res := apply(t, db, "s1", "c1", snapshot(t, "s1", "c1", []appt{a}, nil), t0.Add(2*time.Minute))
+	if got := kinds(res.Events); len(got) != 1 || got[0] != "appointment.canceled a1" {
+		t.Errorf("poll after the webhook = %v; want the canceled event derived again", got)
+	}
+	if n := count(t, db, `SELECT count(*) FROM appointments WHERE webhook_canceled = 1`); n != 0 {
+		t.Errorf("webhook notes left after the poll = %d; want 0", n)
 	}
 }
 

@@ -1,5 +1,6 @@
 -- A NULL body keeps the stored one: the diff may return a record whose body
 -- it was not given (a flag change on an item absent from the snapshot).
+-- Writing a record clears what webhooks reported: the record is newer.
 INSERT INTO appointments (store_id, customer_id, id, status, from_ms, to_ms,
     deleted, updated_at, created, canceled, completed, missing, hash, body)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, CAST(?14 AS TEXT))
@@ -14,4 +15,6 @@ ON CONFLICT (store_id, customer_id, id) DO UPDATE SET
     completed = excluded.completed,
     missing = excluded.missing,
     hash = excluded.hash,
-    body = coalesce(excluded.body, appointments.body);
+    body = coalesce(excluded.body, appointments.body),
+    webhook_canceled = 0,
+    webhook_to_ms = NULL;
