@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"github.com/opencals-sync/opencals-sync/customer"
@@ -47,25 +48,36 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-// ready runs every check with a short deadline and answers 503 when any
-// fails, naming it.
+// checkTimeout bounds each readiness check on its own, so one slow check
+// (a locked database waits out its busy timeout) cannot fail the others.
+const checkTimeout = 3 * time.Second
+
+// ready runs every check at once, each with its own deadline, and answers
+// 503 when any fails, naming it.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-	defer cancel()
 	names := make([]string, 0, len(s.Checks))
 	for name := range s.Checks {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	errs := make([]error, len(names))
+	var wg gosync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(r.Context(), checkTimeout)
+			defer cancel()
+			errs[i] = s.Checks[name](ctx)
+		})
+	}
+	wg.Wait()
 	status := http.StatusOK
 	results := make(map[string]string, len(names))
-	for _, name := range names {
-		if err := s.Checks[name](ctx); err != nil {
-			status = http.StatusServiceUnavailable
-			results[name] = err.Error()
-			continue
-		}
+	for i, name := range names {
 		results[name] = "ok"
+		if errs[i] != nil {
+			status = http.StatusServiceUnavailable
+			results[name] = errs[i].Error()
+		}
 	}
 	writeJSON(w, status, results)
 }

@@ -79,7 +79,7 @@ type Poll struct {
 func (db *DB) UpsertCustomer(ctx context.Context, storeID, id, email string,
 	tokens opencals.Tokens,
 ) error {
-	_, err := db.w.ExecContext(ctx, sqlUpsertCustomer, storeID, id, email,
+	_, err := db.execWrite(ctx, sqlUpsertCustomer, storeID, id, email,
 		tokens.AccessToken, tokens.RefreshToken, db.clock.Now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("saving customer %s: %w", id, err)
@@ -156,7 +156,7 @@ func (db *DB) RecordPoll(ctx context.Context, storeID, id string, p Poll) error 
 // updateCustomer runs a statement that changes one customer row and turns
 // "no row changed" into ErrNotFound.
 func (db *DB) updateCustomer(ctx context.Context, what, id, query string, args ...any) error {
-	res, err := db.w.ExecContext(ctx, query, args...)
+	res, err := db.execWrite(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("%s customer %s: %w", what, id, err)
 	}

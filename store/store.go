@@ -88,6 +88,7 @@ type Options struct {
 type DB struct {
 	w, r   *sql.DB
 	cp     *checkpointer
+	writes writeHealth
 	stmts  writeStmts
 	logger *slog.Logger
 	clock  clockwork.Clock
@@ -263,6 +264,12 @@ func (db *DB) diffPolicy(storeID, customerID string, now time.Time) diff.Policy 
 // inTx runs fn in a write transaction and commits it, or rolls it back if
 // fn or the commit fails: then nothing fn did is kept.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	err := db.runTx(ctx, fn)
+	db.writes.note(err)
+	return err
+}
+
+func (db *DB) runTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)

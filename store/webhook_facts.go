@@ -30,7 +30,7 @@ func (db *DB) ApplyWebhookFacts(ctx context.Context, ev event.Event) error {
 	if err != nil || query == "" {
 		return err
 	}
-	if _, err := db.w.ExecContext(ctx, oneStatement(query), args...); err != nil {
+	if _, err := db.execWrite(ctx, oneStatement(query), args...); err != nil {
 		return fmt.Errorf("applying webhook %s to appointment %s: %w", ev.Type, ev.ResourceID, err)
 	}
 	return nil

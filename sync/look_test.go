@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	gosync "sync"
 	"testing"
 	"time"
 
@@ -239,5 +240,47 @@ func TestTickStaysWithinBudgetAndConcurrency(t *testing.T) {
 	}
 	if st := b.sb.Stats(); st.RateLimited != 0 {
 		t.Errorf("sandbox answered 429 %d times", st.RateLimited)
+	}
+}
+
+// refusingPolls is a store whose RecordPoll fails, as on a full disk.
+type refusingPolls struct {
+	*store.DB
+	calls int
+	mu    gosync.Mutex
+}
+
+func (r *refusingPolls) RecordPoll(context.Context, string, string, store.Poll) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	return errors.New("database or disk is full")
+}
+
+func TestCustomerHeldWhenItsPollCannotBeRecorded(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1, generous)
+	db := &refusingPolls{DB: b.db}
+	sch := New(Options{StoreID: b.storeID, API: b.client, Store: db, Budget: b.client.Limiter(),
+		Clock: b.clock}, Settings{Plan: testPlan(), Concurrency: 2, Polling: true})
+	ctx := context.Background()
+	looks := func() int {
+		db.mu.Lock()
+		defer db.mu.Unlock()
+		return db.calls
+	}
+
+	sch.tick(ctx)
+	sch.wg.Wait()
+	sch.tick(ctx) // the stored due time is still in the past
+	sch.wg.Wait()
+	if got := looks(); got != 1 {
+		t.Fatalf("looks before the next due time = %d; want 1 (held in memory)", got)
+	}
+	b.clock.Advance(time.Hour)
+	sch.tick(ctx)
+	sch.wg.Wait()
+	if got := looks(); got != 2 {
+		t.Errorf("looks after the next due time = %d; want 2", got)
 	}
 }

@@ -83,6 +83,10 @@ type Scheduler struct {
 	mu       gosync.Mutex
 	inFlight map[string]bool
 	lastFull map[string]time.Time
+	// held keeps customers whose next due time could not be stored (the
+	// database refused the write) until that time, so that a failing
+	// database does not turn into a look every tick.
+	held map[string]time.Time
 	cycle    cycleStats
 	wg       gosync.WaitGroup
 	lastLog  float64      // effective interval last logged, seconds
@@ -115,6 +119,7 @@ func New(opts Options, s Settings) *Scheduler {
 		look:     looker{storeID: opts.StoreID, api: opts.API, db: opts.Store, clock: opts.Clock},
 		inFlight: make(map[string]bool),
 		lastFull: make(map[string]time.Time),
+		held:     make(map[string]time.Time),
 		cost:     ewma{value: 2},
 	}
 	sch.settings.Store(&s)
@@ -260,7 +265,7 @@ func (s *Scheduler) running() int {
 func (s *Scheduler) start(ctx context.Context, c store.Customer, set *Settings) bool {
 	kind := s.kindFor(c, set)
 	s.mu.Lock()
-	if s.inFlight[c.ID] {
+	if s.inFlight[c.ID] || s.opts.Clock.Now().Before(s.held[c.ID]) {
 		s.mu.Unlock()
 		return false
 	}
@@ -344,8 +349,17 @@ func (s *Scheduler) record(ctx context.Context, c store.Customer, res lookResult
 		log.Debug("look done", "kind", kindName(res.kind), "requests", res.requests,
 			"events", len(res.events), "next_at", poll.NextAt)
 	}
-	if err := s.opts.Store.RecordPoll(ctx, s.opts.StoreID, c.ID, poll); err != nil {
-		log.Error("recording poll", "err", err)
+	err := s.opts.Store.RecordPoll(ctx, s.opts.StoreID, c.ID, poll)
+	s.mu.Lock()
+	if err != nil {
+		s.held[c.ID] = poll.NextAt
+	} else {
+		delete(s.held, c.ID)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		log.Error("recording poll; holding the customer until its next due time in memory",
+			"err", err, "next_at", poll.NextAt)
 	}
 }
 
