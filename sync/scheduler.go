@@ -86,13 +86,13 @@ type Scheduler struct {
 	// held keeps customers whose next due time could not be stored (the
 	// database refused the write) until that time, so that a failing
 	// database does not turn into a look every tick.
-	held map[string]time.Time
-	cycle    cycleStats
-	wg       gosync.WaitGroup
-	lastLog  float64      // effective interval last logged, seconds
-	success  atomic.Int64 // unix ms of the last successful look
-	ticked   atomic.Int64 // unix ms of the last tick
-	dirty    atomic.Bool  // settings changed: replan at the next tick
+	held    map[string]time.Time
+	cycle   cycleStats
+	wg      gosync.WaitGroup
+	lastLog float64      // effective interval last logged, seconds
+	success atomic.Int64 // unix ms of the last successful look
+	ticked  atomic.Int64 // unix ms of the last tick
+	dirty   atomic.Bool  // settings changed: replan at the next tick
 }
 
 // New returns a scheduler; Run starts it.
