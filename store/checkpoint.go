@@ -41,13 +41,27 @@ func (db *DB) checkpointLoop(ctx context.Context) {
 	defer close(db.cp.done)
 	ticker := db.clock.NewTicker(checkpointEvery)
 	defer ticker.Stop()
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.Chan():
-			if _, err := db.checkpoint(ctx); err != nil && ctx.Err() == nil {
-				db.logger.Warn("WAL checkpoint failed; retrying", "err", err)
+			_, err := db.checkpoint(ctx)
+			switch {
+			case ctx.Err() != nil:
+				return
+			case err != nil:
+				// A full disk shows here first: commits still fit in the
+				// WAL's space while the database file cannot grow.
+				db.writes.note(err, db.clock.Now())
+				if !failing {
+					db.logger.Warn("WAL checkpoint failed; retrying every second", "err", err)
+				}
+				failing = true
+			case failing:
+				db.logger.Info("WAL checkpoint works again")
+				failing = false
 			}
 		}
 	}

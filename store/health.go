@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	gosync "sync"
+	"time"
 
 	"modernc.org/sqlite"
 )
@@ -14,55 +15,54 @@ import (
 //go:embed sql/touch_schema.sql
 var sqlTouchSchema string
 
+// storageFailureHold is how long readiness stays false after a write
+// failed for a reason of the file itself.
+const storageFailureHold = 30 * time.Second
+
 // CheckWritable tells readiness whether the database takes writes. It
 // commits a write that changes nothing (a read-only file or a lock held
-// elsewhere beyond the busy timeout fail it), and it fails while the last
-// write that failed for a reason of the file itself (full disk, I/O error)
-// is newer than the last write that worked: a write into space the WAL
-// already has succeeds even on a full disk, so the probe alone cannot see
-// one.
+// elsewhere beyond the busy timeout fail it), and it fails for
+// storageFailureHold after any write failed for a reason of the file itself
+// (full disk, I/O error): on a full disk, small writes that fit in space the
+// WAL already has still succeed, the probe among them, while the writes
+// that need room fail.
 func (db *DB) CheckWritable(ctx context.Context) error {
 	_, err := db.w.ExecContext(ctx, sqlTouchSchema)
 	if err != nil {
 		return fmt.Errorf("database not writable: %w", err)
 	}
-	if err := db.writes.failing(); err != nil {
+	if err := db.writes.failing(db.clock.Now()); err != nil {
 		return fmt.Errorf("database not writable: %w", err)
 	}
 	return nil
 }
 
-// writeHealth remembers how the last writes went, in the order they
-// ended.
+// writeHealth remembers the last write that failed for a reason of the
+// database file.
 type writeHealth struct {
 	mu      gosync.Mutex
-	n       uint64 // writes noted so far
-	failN   uint64 // the last storage failure's number
+	failAt  time.Time
 	failErr error
-	okN     uint64 // the last success's number
 }
 
-// note records the outcome of a write: a success, or a failure of the
-// database file itself. Other errors (a rejected snapshot, a cancelled
-// context, a missing customer) say nothing about the file.
-func (h *writeHealth) note(err error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.n++
-	switch {
-	case err == nil:
-		h.okN = h.n
-	case storageFailure(err):
-		h.failN, h.failErr = h.n, err
+// note records a write's error if it is a failure of the database file
+// itself. Other errors (a rejected snapshot, a cancelled context, a missing
+// customer) say nothing about the file.
+func (h *writeHealth) note(err error, now time.Time) {
+	if err == nil || !storageFailure(err) {
+		return
 	}
-}
-
-// failing returns the last storage failure if no write worked since.
-func (h *writeHealth) failing() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.failErr != nil && h.okN < h.failN {
-		return fmt.Errorf("the last write failed: %w", h.failErr)
+	h.failAt, h.failErr = now, err
+}
+
+// failing returns the last storage failure if it is recent.
+func (h *writeHealth) failing(now time.Time) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.failErr != nil && now.Sub(h.failAt) < storageFailureHold {
+		return fmt.Errorf("a write failed %s ago: %w", now.Sub(h.failAt).Round(time.Second), h.failErr)
 	}
 	return nil
 }
@@ -85,6 +85,6 @@ func storageFailure(err error) bool {
 // outcome.
 func (db *DB) execWrite(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	res, err := db.w.ExecContext(ctx, query, args...)
-	db.writes.note(err)
+	db.writes.note(err, db.clock.Now())
 	return res, err
 }

@@ -5,17 +5,21 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/opencals-sync/opencals-sync/event"
 )
 
 // TestCheckWritableSeesAFullDisk: a write that needs room the file cannot
-// get fails readiness until a write works again, although the no-op probe
-// itself still succeeds (it needs no new page).
+// get fails readiness for a while, although the no-op probe itself still
+// succeeds (it needs no new page).
 func TestCheckWritableSeesAFullDisk(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := openTest(t, Options{})
+	clock := clockwork.NewFakeClockAt(t0)
+	db := openTest(t, Options{Clock: clock})
 	if err := db.CheckWritable(ctx); err != nil {
 		t.Fatalf("CheckWritable() on a fresh database = %v", err)
 	}
@@ -38,14 +42,21 @@ func TestCheckWritableSeesAFullDisk(t *testing.T) {
 		t.Errorf("CheckWritable() after a failed write = %v; want the full database named", err)
 	}
 
-	// Room again: the next write that works makes the database ready.
+	// Room again: writes work, and readiness returns once the last
+	// failure is storageFailureHold old (small writes also work on a full
+	// disk, so one success proves nothing).
 	if _, err := db.w.ExecContext(ctx, "PRAGMA max_page_count = 1073741823"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.InsertEvents(ctx, []event.Event{big}); err != nil {
 		t.Fatalf("InsertEvents() with room = %v", err)
 	}
+	clock.Advance(storageFailureHold - time.Second)
+	if err := db.CheckWritable(ctx); err == nil {
+		t.Error("CheckWritable() within the hold after a failure = nil; want the failure")
+	}
+	clock.Advance(time.Second)
 	if err := db.CheckWritable(ctx); err != nil {
-		t.Errorf("CheckWritable() after a write worked = %v", err)
+		t.Errorf("CheckWritable() after the hold = %v", err)
 	}
 }

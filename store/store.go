@@ -265,7 +265,7 @@ func (db *DB) diffPolicy(storeID, customerID string, now time.Time) diff.Policy 
 // fn or the commit fails: then nothing fn did is kept.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	err := db.runTx(ctx, fn)
-	db.writes.note(err)
+	db.writes.note(err, db.clock.Now())
 	return err
 }
 
