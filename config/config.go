@@ -132,7 +132,9 @@ type Tier struct {
 	// ChangedWithin matches customers with an event within this time.
 	// Zero: not used.
 	ChangedWithin time.Duration `mapstructure:"changed_within" yaml:"changed_within"`
-	// Interval is the time between looks at a customer of this tier.
+	// Interval is the time between looks at a customer of this tier, at
+	// least 10s. Tiers only speed customers up: sync.interval and
+	// sync.max_age cap it.
 	Interval time.Duration `mapstructure:"interval" yaml:"interval"`
 }
 

@@ -114,9 +114,9 @@ func (c *Config) validateSync(p *problems) {
 		if t.Name == "" {
 			p.add(key+".name", "is required")
 		}
-		if t.Interval < MinInterval || t.Interval > s.MaxAge {
-			p.add(key+".interval", "must be between %s and sync.max_age (%s), got %s",
-				MinInterval, s.MaxAge, t.Interval)
+		// Longer than max_age is fine: max_age caps every interval.
+		if t.Interval < MinInterval {
+			p.add(key+".interval", "must be at least %s, got %s", MinInterval, t.Interval)
 		}
 		if t.BoundaryWithin < 0 || t.ChangedWithin < 0 {
 			p.add(key, "boundary_within and changed_within must not be negative")

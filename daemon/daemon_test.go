@@ -238,6 +238,7 @@ func TestDaemonEmitsEverySixEventTypesWithTheirIDs(t *testing.T) {
 	if n := e.sb.Stats().RateLimited; n != 0 {
 		t.Errorf("the sandbox answered 429 %d times; want 0", n)
 	}
+	e.checkMetricsAfterScript(t, got)
 }
 
 func containsAll(got, want map[string]event.Type) bool {

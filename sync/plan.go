@@ -46,11 +46,13 @@ type CustomerView struct {
 }
 
 // TierAt returns the tier a customer is in at time now and its interval;
-// the name is "default" when no tier claims the customer.
+// the name is "default" when no tier claims the customer. Tiers only ever
+// speed a customer up: a tier's interval longer than Interval counts as
+// Interval, and MaxAge caps everything.
 func (p Plan) TierAt(c CustomerView, now time.Time) (string, time.Duration) {
 	for _, t := range p.Tiers {
 		if t.matches(c, now) {
-			return t.Name, p.capped(t.Interval)
+			return t.Name, p.capped(min(t.Interval, p.Interval))
 		}
 	}
 	return "default", p.capped(p.Interval)
@@ -98,7 +100,7 @@ func (p Plan) NextPoll(c CustomerView, now time.Time, stretch float64) time.Time
 			continue
 		}
 		opens := c.NextBoundary.Add(-t.BoundaryWithin)
-		at := maxTime(opens, c.LastPoll.Add(scale(p.capped(t.Interval), stretch)))
+		at := maxTime(opens, c.LastPoll.Add(scale(p.capped(min(t.Interval, p.Interval)), stretch)))
 		next = minTime(next, at)
 	}
 	if verifyAt := c.NextBoundary.Add(-p.Lead); p.Verify && c.LastPoll.Before(verifyAt) {

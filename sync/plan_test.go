@@ -54,6 +54,15 @@ func TestTierAt(t *testing.T) {
 	}
 }
 
+func TestTierNeverSlowerThanInterval(t *testing.T) {
+	t.Parallel()
+	p := testPlan()
+	p.Interval = 30 * time.Second // shorter than the recent tier's 5m
+	if _, got := p.TierAt(CustomerView{LastChange: t0.Add(-time.Hour)}, t0); got != 30*time.Second {
+		t.Errorf("TierAt(recent) interval = %s; want sync.interval 30s", got)
+	}
+}
+
 func TestTierAtCapsAtMaxAge(t *testing.T) {
 	t.Parallel()
 	p := testPlan()

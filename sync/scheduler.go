@@ -148,7 +148,7 @@ func (s *Scheduler) EffectiveInterval() time.Duration {
 func (s *Scheduler) Run(ctx context.Context) error {
 	cron, err := gocron.NewScheduler(
 		gocron.WithClock(s.opts.Clock),
-		gocron.WithLogger(s.opts.Logger.With("component", "gocron")),
+		gocron.WithLogger(gocronLogger{s.opts.Logger.With("job_scheduler", "gocron")}),
 		gocron.WithGlobalJobOptions(
 			gocron.WithSingletonMode(gocron.LimitModeReschedule),
 			// gocron recovers a panicking job only when this listener is
@@ -461,6 +461,15 @@ func cmpOr(d, def time.Duration) time.Duration {
 	}
 	return d
 }
+
+// gocronLogger hands gocron's own start and stop lines to Debug: the
+// scheduler logs what an operator needs; warnings and errors stay.
+type gocronLogger struct{ l *slog.Logger }
+
+func (g gocronLogger) Debug(msg string, args ...any) { g.l.Debug(msg, args...) }
+func (g gocronLogger) Info(msg string, args ...any)  { g.l.Debug(msg, args...) }
+func (g gocronLogger) Warn(msg string, args ...any)  { g.l.Warn(msg, args...) }
+func (g gocronLogger) Error(msg string, args ...any) { g.l.Error(msg, args...) }
 
 type nopMetrics struct{}
 
