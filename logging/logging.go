@@ -46,7 +46,7 @@ func New(w io.Writer, format string, lv *slog.LevelVar) (*slog.Logger, error) {
 }
 
 func tintHandler(w io.Writer, lv *slog.LevelVar, noColor bool) slog.Handler {
-	return tint.NewHandler(w, &tint.Options{
+	return tint.NewTextHandler(w, &tint.Options{
 		Level:      lv,
 		TimeFormat: time.DateTime,
 		NoColor:    noColor,

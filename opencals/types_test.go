@@ -187,6 +187,7 @@ func TestDecodeTokensMasksThem(t *testing.T) {
 	slog.New(slog.NewJSONHandler(&logged, nil)).Info("t", "tokens", tok)
 	outputs := map[string]string{
 		"%v": fmt.Sprintf("%v", tok), "%+v": fmt.Sprintf("%+v", tok),
+		//lint:ignore S1025 each verb is what the test checks
 		"%#v": fmt.Sprintf("%#v", tok), "%s": fmt.Sprintf("%s", tok),
 		"slog": logged.String(),
 	}

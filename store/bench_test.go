@@ -90,7 +90,7 @@ func benchCustomer(c int) string { return "cust-" + strconv.Itoa(c) }
 // benchItems generates fixture-sized items cheaply: each item's raw JSON is
 // the fixture cut at the fields that vary, glued back around new values.
 type benchItems struct {
-	appointment, order          opencals.Appointment
+	appointment                 opencals.Appointment
 	orderItem                   opencals.Order
 	apptRaw, orderRaw           [][]byte // raw JSON split around the varying fields
 	apptRedacted, orderRedacted [][]byte // the same without credentials
