@@ -14,6 +14,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/opencals-sync/opencals-sync/event"
+	"github.com/opencals-sync/opencals-sync/internal/testutil"
 	"github.com/opencals-sync/opencals-sync/store"
 )
 
@@ -377,7 +378,7 @@ func TestBodyIsStoredBytesAndSignatureVerifies(t *testing.T) {
 	if string(r.body) != string(stored.Body) {
 		t.Errorf("body differs from the stored bytes:\n got %s\nwant %s", r.body, stored.Body)
 	}
-	if !independentOpencals(r.header, "Opencals-Signature", "endpoint-secret", r.body) {
+	if !testutil.VerifyOpencals(r.header, "Opencals-Signature", "endpoint-secret", r.body) {
 		t.Errorf("signature %q does not verify", r.header.Get("Opencals-Signature"))
 	}
 }

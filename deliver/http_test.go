@@ -2,10 +2,7 @@ package deliver
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net"
@@ -19,39 +16,8 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/opencals-sync/opencals-sync/event"
+	"github.com/opencals-sync/opencals-sync/internal/testutil"
 )
-
-// The two verifiers below follow the published descriptions with
-// crypto/hmac only; they share no code with package event.
-
-// independentOpencals checks "hex HMAC-SHA256 of the raw body, keyed with
-// the secret".
-func independentOpencals(h http.Header, header, secret string, body []byte) bool {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	want := hex.EncodeToString(m.Sum(nil))
-	return hmac.Equal([]byte(h.Get(header)), []byte(want))
-}
-
-// independentStandard checks Standard Webhooks: base64 HMAC-SHA256 of
-// "id.timestamp.body" with the key after whsec_, among the
-// space-separated v1 signatures.
-func independentStandard(h http.Header, secret string, body []byte) bool {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil {
-		return false
-	}
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(h.Get("webhook-id") + "." + h.Get("webhook-timestamp") + "."))
-	m.Write(body)
-	want := "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
-	for _, got := range strings.Fields(h.Get("webhook-signature")) {
-		if hmac.Equal([]byte(got), []byte(want)) {
-			return true
-		}
-	}
-	return false
-}
 
 // trickyBody has non-ASCII text, escapes and a key order a re-encoding
 // would change.
@@ -71,17 +37,17 @@ func TestHTTPHandlerSendsSignedStoredBytes(t *testing.T) {
 	}{
 		{name: "opencals", scheme: event.SchemeOpencals, secrets: []string{"s3cret"},
 			verify: func(h http.Header, b []byte) bool {
-				return independentOpencals(h, "Opencals-Signature", "s3cret", b)
+				return testutil.VerifyOpencals(h, "Opencals-Signature", "s3cret", b)
 			}},
 		{name: "opencals custom header", scheme: event.SchemeOpencals, header: "X-Sig",
 			secrets: []string{"s3cret"},
 			verify: func(h http.Header, b []byte) bool {
-				return independentOpencals(h, "X-Sig", "s3cret", b)
+				return testutil.VerifyOpencals(h, "X-Sig", "s3cret", b)
 			}},
 		{name: "standard two secrets", scheme: event.SchemeStandardWebhooks,
 			secrets: []string{std1, std2},
 			verify: func(h http.Header, b []byte) bool {
-				return independentStandard(h, std1, b) && independentStandard(h, std2, b) &&
+				return testutil.VerifyStandardWebhooks(h, std1, b) && testutil.VerifyStandardWebhooks(h, std2, b) &&
 					h.Get("webhook-timestamp") == strconv.FormatInt(t0.Unix(), 10)
 			}},
 	}

@@ -1,10 +1,7 @@
 package event
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -12,40 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opencals-sync/opencals-sync/internal/testutil"
 )
-
-// The helpers below verify signatures the way a merchant would from the
-// published descriptions, with crypto/hmac only: they share no code with
-// sign.go, so a mistake there cannot hide in both.
-
-// independentOpencals checks "hex HMAC-SHA256 of the raw body, keyed with
-// the secret" in the named header.
-func independentOpencals(h http.Header, header, secret string, body []byte) bool {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	want := hex.EncodeToString(m.Sum(nil))
-	return hmac.Equal([]byte(h.Get(header)), []byte(want))
-}
-
-// independentStandard checks Standard Webhooks: base64 HMAC-SHA256 of
-// "<webhook-id>.<webhook-timestamp>.<body>" keyed with the base64 part of
-// the whsec_ secret, among the space-separated "v1,<sig>" values.
-func independentStandard(h http.Header, secret string, body []byte) bool {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil {
-		return false
-	}
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(h.Get("webhook-id") + "." + h.Get("webhook-timestamp") + "."))
-	m.Write(body)
-	want := "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
-	for _, got := range strings.Split(h.Get("webhook-signature"), " ") {
-		if hmac.Equal([]byte(got), []byte(want)) {
-			return true
-		}
-	}
-	return false
-}
 
 // trickyBody has non-ASCII text, escapes and a key order that decoding and
 // re-encoding would change: only the raw bytes verify.
@@ -89,7 +55,7 @@ func TestSignOpencalsMatchesIndependentVerifier(t *testing.T) {
 			}
 			h := http.Header{}
 			s.Sign(h, "evt_1", time.Unix(1700000000, 0), trickyBody)
-			if !independentOpencals(h, tt.wantHeader, "s3cret", trickyBody) {
+			if !testutil.VerifyOpencals(h, tt.wantHeader, "s3cret", trickyBody) {
 				t.Errorf("Sign() header %s = %q; independent verification failed",
 					tt.wantHeader, h.Get(tt.wantHeader))
 			}
@@ -122,7 +88,7 @@ func TestSignStandardMatchesIndependentVerifier(t *testing.T) {
 		t.Errorf("webhook-signature has %d signatures; want 2 (one per secret)", got)
 	}
 	for _, secret := range []string{primary, old} {
-		if !independentStandard(h, secret, trickyBody) {
+		if !testutil.VerifyStandardWebhooks(h, secret, trickyBody) {
 			t.Errorf("independent verification with one of the secrets failed: %q",
 				h.Get("webhook-signature"))
 		}
